@@ -1,0 +1,1 @@
+"""sensors_sim."""

@@ -1,0 +1,152 @@
+"""The ``smartcity`` command line: the one place that wires the packages together."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from smartcity.errors import SmartcityError
+from smartcity.settings import Settings, load_settings
+
+log = logging.getLogger("smartcity")
+
+Handler = Callable[[Settings, argparse.Namespace], int]
+
+
+def _stack(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import stack
+
+    if args.action == "up":
+        for line in stack.up(settings):
+            print(line)
+    elif args.action == "down":
+        for line in stack.down(settings):
+            print(line)
+    else:
+        state = stack.status(settings)
+        if args.json:
+            print(json.dumps(state.as_dict()))
+        else:
+            print(f"database: {'running' if state.database_running else 'stopped'}  dsn: {state.database_dsn}")
+            print(
+                f"broker:   {'running' if state.broker_running else 'stopped'}  "
+                f"{state.broker_host}:{state.broker_port} (demo listener {state.broker_demo_port or 'off'})"
+            )
+        return 0 if state.database_running and state.broker_running else 3
+    return 0
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import db
+
+    applied = db.migrate(settings.database_dsn())
+    print(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
+    return 0
+
+
+def _ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import services
+
+    if args.action == "decode":
+        return services.decode_file(settings, args.topic, args.file)
+    return services.run_ingest(settings, workers=args.workers)
+
+
+def _sim(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import services
+
+    return services.run_sim(settings, devices=args.devices, speed=args.speed, seed=args.seed, duration_s=args.duration)
+
+
+def _twin(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import services
+
+    return services.load_twin(settings)
+
+
+def _analytics(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import services
+
+    return services.run_analytics(settings, once=args.action == "run")
+
+
+def _dashboard(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import services
+
+    return services.run_dashboard(settings)
+
+
+def _up(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import supervisor
+
+    return supervisor.run_city(settings, duration_s=args.duration)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smartcity", description="Smart-city AIoT and digital-twin platform.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("stack", help="the private database cluster and broker")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("--json", action="store_true", help="status as one JSON object")
+    p.set_defaults(handler=_stack)
+
+    p = sub.add_parser("db", help="database schema")
+    p.add_argument("action", choices=["migrate"])
+    p.set_defaults(handler=_db)
+
+    p = sub.add_parser("ingest", help="land MQTT readings in TimescaleDB")
+    p.add_argument("action", nargs="?", choices=["run", "decode"], default="run")
+    p.add_argument("--workers", type=int, default=1, help="processes on a shared subscription")
+    p.add_argument("--topic", help="topic the payload was published on (decode)")
+    p.add_argument("file", nargs="?", default="-", help="payload file for decode, - for stdin")
+    p.set_defaults(handler=_ingest)
+
+    p = sub.add_parser("sim", help="simulated city devices")
+    p.add_argument("action", choices=["run"])
+    p.add_argument("--devices", type=int, default=None)
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--duration", type=float, default=None, help="stop after this many wall seconds")
+    p.set_defaults(handler=_sim)
+
+    p = sub.add_parser("twin", help="the geospatial digital twin")
+    p.add_argument("action", choices=["load-default"])
+    p.set_defaults(handler=_twin)
+
+    p = sub.add_parser("analytics", help="forecasts and anomalies")
+    p.add_argument("action", choices=["run", "loop"])
+    p.set_defaults(handler=_analytics)
+
+    p = sub.add_parser("dashboard", help="serve the dashboard")
+    p.set_defaults(handler=_dashboard)
+
+    p = sub.add_parser("up", help="start the whole city: stack, twin, simulator, ingest, analytics, dashboard")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    p.set_defaults(handler=_up)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+        handler: Handler = args.handler
+        return handler(settings, args)
+    except SmartcityError as exc:
+        print(f"smartcity: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

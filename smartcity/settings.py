@@ -1,0 +1,123 @@
+"""One typed settings object per process, read from ``SMARTCITY_*`` environment variables.
+
+Build it once in ``main()`` with :func:`load_settings` and pass it down. The defaults
+point at the private local stack (``smartcity stack up``) under ``.smartcity/``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from smartcity.errors import SettingsError
+
+# Placeholders that must never reach a deployment that is not the local stack.
+_PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "password", "secret", "smartcity"})
+
+
+class Settings(BaseSettings):
+    """Every knob of a smartcity process. Field ``x`` is read from ``SMARTCITY_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTCITY_", extra="ignore", frozen=True)
+
+    environment: Literal["local", "test", "production"] = "local"
+    home: Path = Field(default=Path(".smartcity"), description="Folder of the local stack's data.")
+
+    # Database. Empty dsn means the local stack's cluster over its private socket.
+    dsn: str = ""
+    pg_port: int = Field(default=55432, ge=1, le=65535)
+
+    # Broker. Empty credentials mean the local stack's generated service account.
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=18830, ge=1, le=65535)
+    mqtt_demo_port: int = Field(default=18831, ge=0, le=65535, description="0 turns the anonymous listener off.")
+    mqtt_username: str = ""
+    mqtt_password: SecretStr = SecretStr("")
+    mqtt_max_packet_bytes: int = Field(default=65536, ge=1024)
+
+    # Services.
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = Field(default=8050, ge=1, le=65535)
+    district: str = "goyang"
+    sim_devices: int = Field(default=40, ge=1)
+    sim_interval_s: float = Field(default=5.0, gt=0)
+    sim_seed: int = 42
+    analytics_interval_s: float = Field(default=30.0, gt=0)
+
+    # Ingest batching.
+    ingest_batch_max_messages: int = Field(default=5000, ge=1)
+    ingest_batch_max_age_ms: int = Field(default=200, ge=1)
+    ingest_receive_maximum: int = Field(default=20000, ge=1, le=65535)
+    ingest_max_payload_bytes: int = Field(default=65536, ge=16)
+    ingest_future_tolerance_s: float = Field(default=300.0, ge=0)
+    ingest_max_age_days: float = Field(default=365.0, gt=0)
+    ingest_auto_register: bool = True
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def run_dir(self) -> Path:
+        """Sockets and pid files of the local stack."""
+        return self.home / "run"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.home / "secrets.json"
+
+    def database_dsn(self) -> str:
+        """The DSN to connect with: ``SMARTCITY_DSN`` or the local stack's socket."""
+        if self.dsn:
+            return self.dsn
+        return f"host={self.run_dir} port={self.pg_port} dbname=smartcity user=smartcity"
+
+    def mqtt_credentials(self) -> tuple[str, str]:
+        """(username, password) for services: the settings', else the local stack's generated ones.
+
+        Raises:
+            SettingsError: neither is available, or a placeholder secret is used outside local.
+        """
+        if self.mqtt_username:
+            password = self.mqtt_password.get_secret_value()
+            if self.environment == "production" and password.lower() in _PLACEHOLDER_SECRETS:
+                raise SettingsError(
+                    "SMARTCITY_MQTT_PASSWORD holds a placeholder; set a real secret for production"
+                )
+            return self.mqtt_username, password
+        try:
+            stored = json.loads(self.secrets_file.read_text(encoding="utf-8"))
+            return str(stored["mqtt_service_username"]), str(stored["mqtt_service_password"])
+        except FileNotFoundError:
+            raise SettingsError(
+                f"no broker credentials: set SMARTCITY_MQTT_USERNAME/PASSWORD or run "
+                f"'smartcity stack up' to create {self.secrets_file}"
+            ) from None
+        except (KeyError, ValueError) as exc:
+            raise SettingsError(f"{self.secrets_file} is damaged ({exc}); remove it and run 'smartcity stack up'") from exc
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment, with explicit overrides on top.
+
+    Raises:
+        SettingsError: a variable holds a value of the wrong type or range; the message
+            names every offending variable.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SMARTCITY_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"bad settings: {problems}") from exc
+
+
+def setting_names() -> frozenset[str]:
+    """The ``SMARTCITY_*`` variable names the settings understand."""
+    return frozenset(f"SMARTCITY_{name.upper()}" for name in Settings.model_fields)
