@@ -1,0 +1,64 @@
+"""The Dash application: a small factory; pages live in ``dashboard/pages``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import dash
+import pydeck
+from dash import dcc, html
+from flask import Response, send_file
+
+HERE = Path(__file__).resolve().parent
+DECK_BUNDLE = Path(pydeck.__file__).resolve().parent / "nbextension" / "static" / "index.js"
+DECK_URL = "/_smartcity/deck.js"
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    dsn: str
+    district: str = "goyang"
+    refresh_s: float = 5.0
+
+
+def create_app(config: DashboardConfig) -> dash.Dash:
+    """A Dash app serving every page and its own deck.gl bundle: nothing from the internet."""
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(HERE / "pages"),
+        assets_folder=str(HERE / "assets"),
+        serve_locally=True,
+        external_scripts=[DECK_URL],
+        title="Smart City Center · 스마트시티센터",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+    app.server.config["SMARTCITY"] = config
+
+    @app.server.route(DECK_URL)
+    def _deck_bundle() -> Response:  # served from pydeck's own package: works offline
+        response = send_file(DECK_BUNDLE, mimetype="text/javascript", max_age=86400)
+        return response
+
+    @app.server.route("/healthz")
+    def _health() -> Response:
+        return Response("ok\n", mimetype="text/plain")
+
+    app.layout = html.Div(
+        [
+            html.Div(
+                [
+                    html.H1("고양 스마트시티센터 · Goyang Smart City Center"),
+                    html.Nav(
+                        [dcc.Link(page["name"], href=page["relative_path"]) for page in dash.page_registry.values()],
+                        className="sc-nav",
+                    ),
+                ],
+                className="sc-header",
+            ),
+            dash.page_container,
+        ]
+    )
+    return app

@@ -1,0 +1,1 @@
+"""Dashboard pages, one module each, with their callbacks beside their layout."""

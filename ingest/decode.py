@@ -1,0 +1,179 @@
+"""Decode one MQTT message into readings or a rejection: a pure function, no I/O.
+
+Formats, recognised in this order:
+
+1. a per-metric topic (``.../<device_id>/<metric>``): a bare number, or ON/OFF for a
+   switch, as Tasmota and ESPHome publish;
+2. a JSON list: SenML (RFC 8428);
+3. a JSON object with ``id`` and ``type``: a FIWARE Smart Data Models entity;
+4. any other JSON object: smartcity's canonical JSON.
+
+A message is all or nothing: if any value in it is bad, the whole message is rejected,
+with the first problem as the reason and every problem in the sentence.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import orjson
+
+from ingest.errors import PayloadError
+from ingest.formats import canonical, fiware, senml
+from ingest.formats._common import Measure
+from ingest.models import Decoded, DeviceTopic, Reading, Reason, Rejection
+from ingest.topics import parse_topic
+from ingest.vocabulary import METRICS, Metric, to_canonical
+
+_SWITCH_WORDS = {"on": 1.0, "off": 0.0, "true": 1.0, "false": 0.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a message may carry. Sizes in bytes, times in seconds."""
+
+    max_payload_bytes: int = 65536
+    future_tolerance_s: float = 300.0
+    max_age_s: float = 365 * 86400.0
+
+
+def decode(topic: str, payload: bytes, now: datetime, limits: Limits = Limits()) -> Decoded:
+    """Readings from one message, or why there are none.
+
+    Args:
+        topic: the MQTT topic it arrived on; names the device.
+        payload: the raw bytes.
+        now: arrival time (aware, UTC); stamps readings that carry no time.
+        limits: size and time window.
+
+    Returns:
+        :class:`Decoded` with readings, or with a rejection. Service topics
+        (``.../errors``) give neither. Never raises for bad input.
+    """
+    device: DeviceTopic | None = None
+    try:
+        device = parse_topic(topic)
+        if device is None:
+            return Decoded(topic=None)
+        if len(payload) > limits.max_payload_bytes:
+            raise PayloadError(
+                Reason.TOO_LARGE,
+                f"payload is {len(payload)} bytes; the limit is {limits.max_payload_bytes}",
+                "payload",
+            )
+        measures, ignored = _measures(device, payload, now)
+        readings = _validate(device, measures, now, limits)
+    except PayloadError as exc:
+        return Decoded(topic=device, rejection=Rejection(str(exc.reason), exc.sentence, exc.field))
+    return Decoded(topic=device, readings=tuple(readings), ignored=tuple(ignored))
+
+
+def _measures(device: DeviceTopic, payload: bytes, now: datetime) -> tuple[list[Measure], list[str]]:
+    if device.metric is not None:
+        return [_bare(device.metric, payload)], []
+    try:
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise PayloadError(Reason.NOT_DECODABLE, f"payload is not JSON (UTF-8): {exc}", "payload") from None
+    if isinstance(document, list):
+        return senml.measures(document, now)
+    if isinstance(document, dict):
+        if fiware.is_entity(document):
+            return fiware.measures(document)
+        found = canonical.measures(document)
+        if not found:
+            raise PayloadError(
+                Reason.NO_READINGS, 'payload has no readings; send e.g. {"metrics": {"pm25_ugm3": 12.5}}', "metrics"
+            )
+        return found, []
+    raise PayloadError(
+        Reason.NOT_DECODABLE,
+        f"payload is a JSON {type(document).__name__}; expected an object (canonical, FIWARE) or a list (SenML)",
+        "payload",
+    )
+
+
+def _bare(metric: str, payload: bytes) -> Measure:
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise PayloadError(Reason.NOT_DECODABLE, "payload is not UTF-8 text", "payload") from None
+    value: object = text
+    if text.lower() in _SWITCH_WORDS:
+        value = _SWITCH_WORDS[text.lower()]
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            raise PayloadError(
+                Reason.NOT_DECODABLE, f"payload {text[:40]!r} on a per-metric topic must be a bare number", "payload"
+            ) from None
+    return Measure(metric, value, None, None, "payload")
+
+
+def _validate(device: DeviceTopic, measures: list[Measure], now: datetime, limits: Limits) -> list[Reading]:
+    readings: list[Reading] = []
+    problems: list[PayloadError] = []
+    newest = now + timedelta(seconds=limits.future_tolerance_s)
+    oldest = now - timedelta(seconds=limits.max_age_s)
+    for m in measures:
+        try:
+            metric = _known_metric(m)
+            value = _number(m)
+            value = to_canonical(metric, value, m.unit)
+            if not metric.min_value <= value <= metric.max_value:
+                raise PayloadError(
+                    Reason.OUT_OF_RANGE,
+                    f"{m.field} = {value:g} {metric.unit} is outside {metric.name}'s range "
+                    f"{metric.min_value:g}..{metric.max_value:g}",
+                    m.field,
+                )
+            time = m.time or now
+            if time > newest:
+                raise PayloadError(
+                    Reason.TIME_IN_FUTURE,
+                    f"{m.field} time {time.isoformat()} is more than {limits.future_tolerance_s:g} s ahead of now",
+                    m.field,
+                )
+            if time < oldest:
+                raise PayloadError(
+                    Reason.TIME_TOO_OLD,
+                    f"{m.field} time {time.isoformat()} is older than {limits.max_age_s / 86400:g} days",
+                    m.field,
+                )
+            readings.append(Reading(time, device.device_id, metric.name, value))
+        except PayloadError as exc:
+            problems.append(exc)
+    if problems:
+        first = problems[0]
+        sentence = first.sentence
+        if len(problems) > 1:
+            sentence += f" (and {len(problems) - 1} more: " + "; ".join(p.sentence for p in problems[1:4]) + ")"
+        raise PayloadError(first.reason, sentence, first.field)
+    return readings
+
+
+def _known_metric(m: Measure) -> Metric:
+    metric = METRICS.get(m.metric)
+    if metric is None:
+        close = difflib.get_close_matches(m.metric, METRICS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(METRICS))}"
+        raise PayloadError(Reason.UNKNOWN_METRIC, f"{m.field}: unknown metric {m.metric!r}{hint}", m.field)
+    return metric
+
+
+def _number(m: Measure) -> float:
+    if isinstance(m.value, bool) or not isinstance(m.value, int | float):
+        raise PayloadError(
+            Reason.NOT_DECODABLE, f"{m.field} = {m.value!r} is not a number", m.field
+        )
+    try:
+        value = float(m.value)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise PayloadError(Reason.NOT_FINITE, f"{m.field} = {m.value!r} is not finite", m.field)
+    return value

@@ -1,0 +1,39 @@
+"""Errors of the ingest package.
+
+    IngestError
+    ├── PayloadError       a message cannot become readings; carries a reason code
+    │   └── UnitError      a unit that cannot be converted to the metric's
+    └── WriterError        the database refused a batch for a reason retrying will not fix
+"""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class PayloadError(IngestError):
+    """A message that cannot become readings.
+
+    Attributes:
+        reason: a stable code from :class:`ingest.models.Reason`.
+        field: the offending field of the payload, when one can be named.
+    """
+
+    def __init__(self, reason: str, sentence: str, field: str | None = None) -> None:
+        super().__init__(sentence)
+        self.reason = reason
+        self.sentence = sentence
+        self.field = field
+
+
+class UnitError(PayloadError):
+    """A unit that is neither the metric's nor convertible to it."""
+
+    def __init__(self, sentence: str, field: str | None = None) -> None:
+        super().__init__("unit_not_convertible", sentence, field)
+
+
+class WriterError(IngestError):
+    """The database refused a batch for a reason retrying will not fix."""

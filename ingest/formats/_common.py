@@ -1,0 +1,60 @@
+"""What every payload format yields, and the timestamp rules they share."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ingest.errors import PayloadError
+from ingest.models import Reason
+
+# Numbers above this are read as epoch milliseconds rather than seconds (year 5138 in s).
+_EPOCH_MS_THRESHOLD = 1e11
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A value as the payload gave it: a metric name of ours, an optional unit and time."""
+
+    metric: str
+    value: object
+    unit: str | None
+    time: datetime | None
+    field: str
+
+
+def parse_time(raw: object, field: str) -> datetime:
+    """A payload timestamp as an aware UTC datetime.
+
+    Accepts ISO 8601 text (naive text is read as UTC) and epoch seconds or
+    milliseconds as numbers.
+
+    Raises:
+        PayloadError: ``bad_timestamp``, naming the field and the value.
+    """
+    if isinstance(raw, bool):
+        raise PayloadError(Reason.BAD_TIMESTAMP, f"{field} = {raw!r} is not a timestamp", field)
+    if isinstance(raw, int | float):
+        seconds = float(raw)
+        if not math.isfinite(seconds):
+            raise PayloadError(Reason.BAD_TIMESTAMP, f"{field} = {raw!r} is not a finite epoch time", field)
+        if abs(seconds) > _EPOCH_MS_THRESHOLD:
+            seconds /= 1000.0
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise PayloadError(Reason.BAD_TIMESTAMP, f"{field} = {raw!r} is outside the calendar", field) from None
+    if isinstance(raw, str):
+        try:
+            parsed = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise PayloadError(
+                Reason.BAD_TIMESTAMP,
+                f"{field} = {raw!r} is not ISO 8601 (e.g. 2026-11-24T09:00:00+09:00) nor epoch seconds",
+                field,
+            ) from None
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    raise PayloadError(Reason.BAD_TIMESTAMP, f"{field} has type {type(raw).__name__}; expected text or a number", field)

@@ -1,0 +1,77 @@
+"""The values ingest passes around: readings, rejections and parsed topics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why a message was rejected. Stable codes: dashboards and devices match on them."""
+
+    TOO_LARGE = "payload_too_large"
+    BAD_TOPIC = "bad_topic"
+    NOT_DECODABLE = "not_decodable"
+    UNKNOWN_METRIC = "unknown_metric"
+    UNIT_NOT_CONVERTIBLE = "unit_not_convertible"
+    NOT_FINITE = "value_not_finite"
+    OUT_OF_RANGE = "value_out_of_range"
+    TIME_IN_FUTURE = "timestamp_in_future"
+    TIME_TOO_OLD = "timestamp_too_old"
+    BAD_TIMESTAMP = "bad_timestamp"
+    UNKNOWN_DEVICE = "unknown_device"
+    NO_READINGS = "no_readings"
+    RATE_LIMITED = "rate_limited"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTopic:
+    """Who a message is from, read off its topic (the topic is authoritative).
+
+    ``scope`` is ``city`` or ``class``; ``group`` the district or class; ``owner`` the
+    device kind (city) or student (class); ``metric`` is set for per-metric topics.
+    """
+
+    scope: str
+    group: str
+    owner: str
+    device_id: str
+    metric: str | None = None
+
+    @property
+    def errors_topic(self) -> str:
+        return f"{self.scope}/{self.group}/{self.owner}/{self.device_id}/errors"
+
+    @property
+    def kind(self) -> str:
+        return self.owner if self.scope == "city" else "student"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One value of one metric of one device at one time (UTC)."""
+
+    time: datetime
+    device_id: str
+    metric: str
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a message was refused: a reason code, a sentence for people, the offending field."""
+
+    reason: str
+    sentence: str
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """What one message yields: readings, or a rejection; never both."""
+
+    topic: DeviceTopic | None
+    readings: tuple[Reading, ...] = ()
+    rejection: Rejection | None = None
+    ignored: tuple[str, ...] = ()

@@ -1,0 +1,51 @@
+"""Every SQL statement ingest runs. Values always travel as parameters."""
+
+from __future__ import annotations
+
+CREATE_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS ingest_staging (
+    time timestamptz NOT NULL,
+    device_id text NOT NULL,
+    metric text NOT NULL,
+    value double precision NOT NULL
+) ON COMMIT DELETE ROWS
+"""
+
+COPY_STAGING = "COPY ingest_staging (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
+STAGING_TYPES = ("timestamptz", "text", "text", "float8")
+
+# Redelivered messages collide on the primary key and are skipped: stored exactly once.
+INSERT_READINGS = """
+INSERT INTO readings (time, device_id, metric, value)
+SELECT time, device_id, metric, value FROM ingest_staging
+ON CONFLICT DO NOTHING
+"""
+
+UPSERT_LATEST = """
+INSERT INTO latest_readings AS l (device_id, metric, time, value)
+SELECT DISTINCT ON (device_id, metric) device_id, metric, time, value
+FROM ingest_staging
+ORDER BY device_id, metric, time DESC
+ON CONFLICT (device_id, metric) DO UPDATE
+SET time = excluded.time, value = excluded.value
+WHERE l.time < excluded.time
+"""
+
+REGISTER_DEVICE = """
+INSERT INTO devices (device_id, kind, district, source, auto_registered)
+VALUES (%s, %s, %s, %s, true)
+ON CONFLICT (device_id) DO NOTHING
+"""
+
+KNOWN_DEVICES = "SELECT device_id FROM devices"
+
+INSERT_DEAD_LETTER = """
+INSERT INTO dead_letters (received_at, topic, device_id, payload, payload_bytes, reason, detail)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+"""
+
+INSERT_STATS = """
+INSERT INTO ingest_stats (time, worker, messages, readings, rejected, batch_latency_ms)
+VALUES (%s, %s, %s, %s, %s, %s)
+ON CONFLICT DO NOTHING
+"""

@@ -1,0 +1,240 @@
+"""The ingest worker: MQTT in, TimescaleDB out, acknowledgements only after commit.
+
+Threads: paho's network thread runs ``on_message``, which only decodes and hands the
+message to a queue; the writer thread (the caller's) takes batches off the queue by size
+or age, writes each in one transaction and then acknowledges its messages. While the
+database is unreachable the writer retries the same batch with backoff and acknowledges
+nothing, so the broker keeps the backlog. The number of unacknowledged messages is
+capped by the MQTT v5 Receive Maximum, which bounds memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from ingest import queries
+from ingest.decode import Limits, decode
+from ingest.models import Rejection
+from ingest.topics import CITY_EXAMPLE
+from ingest.writer import BatchResult, Message, Writer
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTIONS = ("city/#", "class/#")
+SHARE_GROUP = "smartcity-ingest"
+# Persistent session: the broker keeps our subscriptions and backlog this long offline.
+SESSION_EXPIRY_S = 7 * 24 * 3600
+EXAMPLE_PAYLOAD = '{"time": "2026-11-24T09:00:00+09:00", "metrics": {"pm25_ugm3": 12.5}}'
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    dsn: str
+    mqtt_host: str
+    mqtt_port: int
+    mqtt_username: str
+    mqtt_password: str
+    client_id: str = "smartcity-ingest"
+    shared: bool = False
+    batch_max_messages: int = 5000
+    batch_max_age_s: float = 0.2
+    receive_maximum: int = 20000
+    limits: Limits = Limits()
+    auto_register: bool = True
+    stats_interval_s: float = 10.0
+
+
+@dataclass
+class Counters:
+    messages: int = 0
+    readings: int = 0
+    inserted: int = 0
+    rejected: int = 0
+    batches: int = 0
+    last_batch_ms: float = 0.0
+
+
+class IngestWorker:
+    """One ingest process's worth of work. Call :meth:`run`; :meth:`stop` from any thread."""
+
+    def __init__(self, config: IngestConfig) -> None:
+        self.config = config
+        self.counters = Counters()
+        self._queue: queue.Queue[Message] = queue.Queue()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._client = self._make_client()
+
+    # -- MQTT side (paho's thread) -------------------------------------------------
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.config.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        client.username_pw_set(self.config.mqtt_username, self.config.mqtt_password)
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+        client.on_disconnect = self._on_disconnect
+        return client
+
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        if getattr(reason, "is_failure", False):
+            log.error("broker refused the connection: %s", reason)
+            return
+        topics = [f"$share/{SHARE_GROUP}/{t}" if self.config.shared else t for t in SUBSCRIPTIONS]
+        client.subscribe([(t, 1) for t in topics])
+        self._connected.set()
+        log.info("connected to %s:%s, subscribed to %s", self.config.mqtt_host, self.config.mqtt_port, topics)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        self._connected.clear()
+        if not self._stop.is_set():
+            log.warning("disconnected from broker (%s); paho reconnects", reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        now = datetime.now(UTC)
+        topic = msg.topic
+        decoded = decode(topic, msg.payload, now, self.config.limits)
+        self._queue.put(Message(msg.mid, msg.qos, topic, msg.payload, now, decoded))
+
+    # -- writer side ---------------------------------------------------------------
+    def run(self) -> Counters:
+        """Connect, consume until :meth:`stop`, flush and commit what was received, disconnect."""
+        connect_props = Properties(PacketTypes.CONNECT)
+        connect_props.SessionExpiryInterval = SESSION_EXPIRY_S
+        connect_props.ReceiveMaximum = self.config.receive_maximum
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        conn, writer = self._open_writer()
+        self._client.connect_async(
+            self.config.mqtt_host, self.config.mqtt_port, keepalive=30, clean_start=False, properties=connect_props
+        )
+        self._client.loop_start()
+        last_stats = time.monotonic()
+        last_devices = time.monotonic()
+        try:
+            while not self._stop.is_set() or not self._queue.empty():
+                batch = self._take_batch()
+                if batch:
+                    conn, writer = self._write_until_committed(conn, writer, batch)
+                now = time.monotonic()
+                if now - last_stats > self.config.stats_interval_s:
+                    conn = self._record_stats(conn)
+                    last_stats = now
+                if now - last_devices > 30:
+                    writer.refresh_devices()
+                    last_devices = now
+        finally:
+            self._client.disconnect()
+            self._client.loop_stop()
+            conn.close()
+        return self.counters
+
+    def stop(self) -> None:
+        """Finish the batch in hand and everything already received, then return from run()."""
+        self._stop.set()
+
+    def wait_connected(self, timeout_s: float) -> bool:
+        return self._connected.wait(timeout_s)
+
+    def _take_batch(self) -> list[Message]:
+        batch: list[Message] = []
+        try:
+            batch.append(self._queue.get(timeout=0.1))
+        except queue.Empty:
+            return batch
+        deadline = time.monotonic() + self.config.batch_max_age_s
+        while len(batch) < self.config.batch_max_messages:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(self._queue.get_nowait() if remaining <= 0 else self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _write_until_committed(
+        self, conn: psycopg.Connection[tuple[object, ...]], writer: Writer, batch: list[Message]
+    ) -> tuple[psycopg.Connection[tuple[object, ...]], Writer]:
+        delay_s = 0.2
+        while True:
+            started = time.perf_counter()
+            try:
+                result = writer.write(batch)
+                break
+            except psycopg.OperationalError as exc:
+                log.warning("database unavailable (%s); retrying the batch of %d in %.1f s", exc, len(batch), delay_s)
+                time.sleep(delay_s)
+                delay_s = min(delay_s * 2, 5.0)
+                conn.close()
+                conn, writer = self._open_writer()
+        self._after_commit(batch, result, (time.perf_counter() - started) * 1000)
+        return conn, writer
+
+    def _after_commit(self, batch: list[Message], result: BatchResult, latency_ms: float) -> None:
+        for msg in batch:
+            if msg.qos > 0:
+                self._client.ack(msg.mid, msg.qos)
+        for msg, rejection in result.rejected:
+            self._answer(msg, rejection)
+        c = self.counters
+        c.messages += result.messages
+        c.readings += result.readings
+        c.inserted += result.inserted
+        c.rejected += len(result.rejected)
+        c.batches += 1
+        c.last_batch_ms = latency_ms
+
+    def _answer(self, msg: Message, rejection: Rejection) -> None:
+        device = msg.decoded.topic
+        if device is None:
+            return  # no device to answer: the topic itself was wrong
+        body = {
+            "topic": msg.topic,
+            "reason": rejection.reason,
+            "sentence": rejection.sentence,
+            "field": rejection.field,
+            "received_at": msg.received_at.isoformat(),
+            "example": {"topic": CITY_EXAMPLE, "payload": orjson.loads(EXAMPLE_PAYLOAD)},
+        }
+        self._client.publish(device.errors_topic, orjson.dumps(body), qos=1)
+
+    def _record_stats(self, conn: psycopg.Connection[tuple[object, ...]]) -> psycopg.Connection[tuple[object, ...]]:
+        c = self.counters
+        try:
+            with conn.transaction():
+                conn.execute(
+                    queries.INSERT_STATS,
+                    (datetime.now(UTC), self.config.client_id, c.messages, c.readings, c.rejected, c.last_batch_ms),
+                )
+        except psycopg.OperationalError:
+            log.warning("could not record ingest stats; database unavailable")
+        return conn
+
+    def _open_writer(self) -> tuple[psycopg.Connection[tuple[object, ...]], Writer]:
+        """Connect and prepare a writer, retrying with backoff while the database is away."""
+        delay_s = 0.2
+        while True:
+            try:
+                conn = psycopg.connect(self.config.dsn, connect_timeout=5)
+                return conn, Writer(conn, auto_register=self.config.auto_register)
+            except psycopg.OperationalError as exc:
+                if self._stop.is_set() and self._queue.empty():
+                    raise
+                log.warning("database unavailable (%s); retrying in %.1f s", exc, delay_s)
+                time.sleep(delay_s)
+                delay_s = min(delay_s * 2, 5.0)

@@ -1,0 +1,13 @@
+"""Errors of the simulator.
+
+    SimError
+    └── FleetError      the fleet description cannot be simulated
+"""
+
+
+class SimError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class FleetError(SimError):
+    """The fleet given to the simulator is not usable; the message names the problem."""
