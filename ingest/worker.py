@@ -91,7 +91,11 @@ class IngestWorker:
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         return client
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int, reasons: object, props: object) -> None:
+        self._connected.set()
 
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
         if getattr(reason, "is_failure", False):
@@ -99,7 +103,6 @@ class IngestWorker:
             return
         topics = [f"$share/{SHARE_GROUP}/{t}" if self.config.shared else t for t in SUBSCRIPTIONS]
         client.subscribe([(t, 1) for t in topics])
-        self._connected.set()
         log.info("connected to %s:%s, subscribed to %s", self.config.mqtt_host, self.config.mqtt_port, topics)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
@@ -150,6 +153,7 @@ class IngestWorker:
         self._stop.set()
 
     def wait_connected(self, timeout_s: float) -> bool:
+        """Wait until the broker has confirmed the subscriptions."""
         return self._connected.wait(timeout_s)
 
     def _take_batch(self) -> list[Message]:

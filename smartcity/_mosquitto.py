@@ -24,7 +24,8 @@ def mqtt_dir(settings: Settings) -> Path:
 
 
 def pid_file(settings: Settings) -> Path:
-    return settings.home / "pids" / "mosquitto.pid"
+    # Written by the broker after it drops privileges, so it lives in the broker's folder.
+    return mqtt_dir(settings) / "mosquitto.pid"
 
 
 def is_running(settings: Settings) -> bool:
@@ -38,6 +39,7 @@ def render_config(settings: Settings, folder: Path) -> str:
         "per_listener_settings true",
         "persistence true",
         f"persistence_location {folder}/data/",
+        f"pid_file {pid_file(settings)}",
         "autosave_interval 30",
         f"log_dest file {folder}/mosquitto.log",
         "log_type error",
@@ -91,7 +93,6 @@ def up(settings: Settings, service_password: str) -> bool:
         proc.require_free_port("broker demo listener", "127.0.0.1", settings.mqtt_demo_port, "SMARTCITY_MQTT_DEMO_PORT")
     folder = mqtt_dir(settings)
     (folder / "data").mkdir(parents=True, exist_ok=True)
-    pid_file(settings).parent.mkdir(parents=True, exist_ok=True)
     (folder / "mosquitto.conf").write_text(render_config(settings, folder), encoding="utf-8")
     (folder / "acl").write_text(_acl_service(), encoding="utf-8")
     (folder / "acl_demo").write_text(_acl_demo(), encoding="utf-8")
@@ -111,21 +112,22 @@ def up(settings: Settings, service_password: str) -> bool:
         os.chmod(folder / name, 0o600)
     proc.chown_tree(folder, proc.service_user("mosquitto"))
     log = folder / "mosquitto.log"
-    with (settings.home / "log").joinpath("mosquitto.stdout").open("ab") as out:
-        child = subprocess.Popen(
-            [str(binary), "-c", str(folder / "mosquitto.conf")],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    pid_file(settings).write_text(f"{child.pid}\n")
-    if not proc.wait_for_port(settings.mqtt_host, settings.mqtt_port, timeout_s=10):
-        code = child.poll()
-        if code is None:
-            proc.stop_pid(child.pid)
-        pid_file(settings).unlink(missing_ok=True)
-        raise StackError(f"broker did not start (exit {code}): {proc.tail(log)}")
+    pid_file(settings).unlink(missing_ok=True)
+    # -d: the broker daemonises itself and writes its own pid file (pid_file in the config).
+    launcher = subprocess.run(
+        [str(binary), "-c", str(folder / "mosquitto.conf"), "-d"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        timeout=30,
+    )
+    if launcher.returncode != 0 or not proc.wait_for_port(settings.mqtt_host, settings.mqtt_port, timeout_s=10):
+        pid = proc.read_pid(pid_file(settings), expect=str(folder))
+        if pid is not None:
+            proc.stop_pid(pid)
+        detail = (launcher.stderr or launcher.stdout).strip() or proc.tail(log)
+        raise StackError(f"broker did not start (exit {launcher.returncode}): {detail}")
     return True
 
 

@@ -1,0 +1,128 @@
+"""Decoder rules: each rejection reason with its sentence, and the formats' edge cases."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.decode import Limits, decode
+from ingest.models import Decoded
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+TOPIC = "city/goyang/air/aq-0001"
+
+
+def _reject(payload: str | bytes, topic: str = TOPIC, limits: Limits = Limits()) -> tuple[str, str]:
+    data = payload.encode() if isinstance(payload, str) else payload
+    decoded = decode(topic, data, NOW, limits)
+    assert decoded.rejection is not None, decoded
+    assert decoded.readings == ()
+    return decoded.rejection.reason, decoded.rejection.sentence
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason", "words"),
+    [
+        ("not json", "not_decodable", "not JSON"),
+        (b"\xff\xfe", "not_decodable", "not JSON"),
+        ("42", "not_decodable", "JSON int"),
+        ('{"metrics": {"pm25": 1}}', "unknown_metric", "did you mean 'pm25_ugm3'"),
+        ('{"metrics": {"temperature_c": {"value": 1, "unit": "furlong"}}}', "unit_not_convertible", "furlong"),
+        ('{"metrics": {"noise_dba": 400}}', "value_out_of_range", "0..150"),
+        ('{"metrics": {"noise_dba": "loud"}}', "not_decodable", "not a number"),
+        ('{"metrics": {"noise_dba": 1e999}}', "not_decodable", "not JSON"),
+        ('{"time": "yesterday", "metrics": {"noise_dba": 40}}', "bad_timestamp", "ISO 8601"),
+        ('{"time": "2027-01-01T00:00:00Z", "metrics": {"noise_dba": 40}}', "timestamp_in_future", "ahead of now"),
+        ('{"time": "2020-01-01T00:00:00Z", "metrics": {"noise_dba": 40}}', "timestamp_too_old", "older than"),
+        ("{}", "no_readings", "no readings"),
+        ("[]", "no_readings", "empty"),
+    ],
+)
+def test_rejection_reason_and_sentence(payload: str, reason: str, words: str) -> None:
+    got_reason, sentence = _reject(payload)
+    assert got_reason == reason
+    assert words in sentence
+
+
+def test_payload_over_the_limit_is_rejected_before_parsing() -> None:
+    reason, sentence = _reject(b"{" + b" " * 100 + b"}", limits=Limits(max_payload_bytes=50))
+    assert reason == "payload_too_large"
+    assert "102 bytes" in sentence and "50" in sentence
+
+
+def test_bad_topic_names_the_layout() -> None:
+    reason, sentence = _reject('{"metrics": {"noise_dba": 40}}', topic="devices/x")
+    assert reason == "bad_topic"
+    assert "city/<district>/<kind>/<device_id>" in sentence
+
+
+def test_one_bad_value_rejects_the_whole_message_and_lists_all_problems() -> None:
+    reason, sentence = _reject('{"metrics": {"noise_dba": 400, "pm25_ugm3": -3, "pm10_ugm3": 20}}')
+    assert reason == "value_out_of_range"
+    assert "and 1 more" in sentence and "pm25_ugm3" in sentence
+
+
+def test_canonical_forms() -> None:
+    flat = decode(TOPIC, b'{"ts": 1795510800, "pm25_ugm3": 9}', NOW)
+    assert [(r.metric, r.value, r.time) for r in flat.readings] == [
+        ("pm25_ugm3", 9.0, datetime.fromtimestamp(1795510800, UTC))
+    ]
+    many = {
+        "readings": [
+            {"time": (NOW - timedelta(minutes=i)).isoformat(), "metrics": {"noise_dba": 40 + i}} for i in range(3)
+        ]
+    }
+    decoded = decode(TOPIC, json.dumps(many).encode(), NOW)
+    assert [r.value for r in decoded.readings] == [40.0, 41.0, 42.0]
+    kelvin = decode(TOPIC, b'{"metrics": {"temperature_c": {"value": 293.15, "unit": "K"}}}', NOW)
+    assert kelvin.readings[0].value == pytest.approx(20.0)
+    assert kelvin.readings[0].time == NOW  # no time given: arrival time
+
+
+def test_bare_number_and_switch_words_on_metric_topics() -> None:
+    assert decode("city/goyang/light/sl-1/light_on", b"ON", NOW).readings[0].value == 1.0
+    assert decode("city/goyang/noise/n-1/noise_dba", b" 55.5\n", NOW).readings[0].value == 55.5
+    reason, _ = _reject(b"fifty", topic="city/goyang/noise/n-1/noise_dba")
+    assert reason == "not_decodable"
+
+
+def test_service_topics_yield_nothing() -> None:
+    decoded = decode("city/goyang/air/aq-0001/errors", b"{}", NOW)
+    assert decoded == Decoded(topic=None)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=30,
+)
+metric_names = st.sampled_from(["pm25_ugm3", "noise_dba", "temperature_c", "time", "ts", "metrics", "readings", "v", "n", "bn", "bt", "t", "u", "type", "id", "value", "unit"])
+
+
+def _check(decoded: Decoded) -> None:
+    assert (decoded.rejection is None) or decoded.readings == ()
+    if decoded.rejection is not None:
+        assert decoded.rejection.reason and decoded.rejection.sentence
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_never_raise(payload: bytes) -> None:
+    _check(decode(TOPIC, payload, NOW))
+    _check(decode("city/goyang/air/aq-0001/pm25_ugm3", payload, NOW))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(json_values, st.dictionaries(metric_names, json_values, max_size=6), st.lists(st.dictionaries(metric_names, json_values, max_size=6), max_size=4)))
+def test_arbitrary_json_never_raises(document: object) -> None:
+    _check(decode(TOPIC, json.dumps(document).encode(), NOW))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_arbitrary_topics_never_raise(topic: str) -> None:
+    _check(decode(topic, b'{"metrics": {"noise_dba": 40}}', NOW))

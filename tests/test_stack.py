@@ -1,0 +1,71 @@
+"""The local stack and migrations against the real services."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from smartcity import _processes, db, stack
+from smartcity.errors import MigrationError, PortInUseError
+from smartcity.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_status_reports_both_services(settings: Settings, dsn: str) -> None:
+    if settings.dsn:
+        pytest.skip("external services given by SMARTCITY_TEST_*: no local stack to report")
+    env = dict(os.environ)
+    env.update(
+        SMARTCITY_HOME=str(settings.home),
+        SMARTCITY_PG_PORT=str(settings.pg_port),
+        SMARTCITY_MQTT_PORT=str(settings.mqtt_port),
+        SMARTCITY_MQTT_DEMO_PORT=str(settings.mqtt_demo_port),
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "smartcity.cli", "stack", "status", "--json"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    status = json.loads(out.stdout)
+    assert status["database_running"] is True
+    assert status["broker_running"] is True
+    assert status["broker_port"] == settings.mqtt_port
+    with psycopg.connect(status["database_dsn"]) as conn:
+        assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+
+
+def test_stack_up_is_idempotent(settings: Settings) -> None:
+    if settings.dsn:
+        pytest.skip("external services given by SMARTCITY_TEST_*")
+    lines = stack.up(settings)
+    assert lines[0].startswith("database: already running")
+    assert lines[1].startswith("broker: already running")
+
+
+def test_migrate_twice_applies_nothing_the_second_time(dsn: str) -> None:
+    assert db.migrate(dsn) == []
+
+
+def test_edited_migration_is_refused(dsn: str, tmp_path: Path) -> None:
+    for migration in db.discover():
+        (tmp_path / migration.name).write_text(migration.sql)
+    first = db.discover()[0]
+    (tmp_path / first.name).write_text(first.sql + "\n-- edited\n")
+    with pytest.raises(MigrationError, match=f"{first.name} changed after it was applied"):
+        db.migrate(dsn, tmp_path)
+
+
+def test_port_in_use_gives_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(PortInUseError, match=f"port 127.0.0.1:{port} is taken.*SMARTCITY_PG_PORT"):
+            _processes.require_free_port("database", "127.0.0.1", port, "SMARTCITY_PG_PORT")
