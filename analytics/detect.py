@@ -21,15 +21,22 @@ class Episode:
 
 
 def spikes(series: pd.Series, *, window: int = 24, threshold: float = 6.0) -> pd.Series:
-    """Robust z-score of each point against the rolling median and MAD of the points before it.
+    """Points far from the local level of the three points before them.
 
-    Returns a boolean Series: True where ``|z| > threshold``.
+    The residual against that level is scaled by the robust spread (MAD) of the
+    residuals in the ``window`` points before, so smooth daily cycles do not count;
+    only the past is used, so the detector works online.
+
+    Returns a boolean Series: True where the robust z-score exceeds ``threshold``.
     """
-    past = series.shift(1)
-    median = past.rolling(window, min_periods=max(6, window // 3)).median()
-    mad = (past - median).abs().rolling(window, min_periods=max(6, window // 3)).median() * MAD_SCALE
-    floor = max(float(series.abs().median()) * 0.01, 1e-6)
-    z = (series - median) / mad.clip(lower=floor)
+    level = series.shift(1).rolling(3, min_periods=2).median()
+    residual = series - level
+    past = residual.shift(1)
+    min_periods = max(6, window // 3)
+    center = past.rolling(window, min_periods=min_periods).median()
+    spread = (past - center).abs().rolling(window, min_periods=min_periods).median() * MAD_SCALE
+    floor = max(float(series.abs().median()) * 0.005, 1e-6)
+    z = (residual - center) / spread.clip(lower=floor)
     return z.abs() > threshold
 
 

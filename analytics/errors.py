@@ -1,7 +1,7 @@
 """Errors of the analytics package.
 
-    AnalyticsError
-    └── SeriesError     a series cannot be modelled (too short, not numeric, no time index)
+AnalyticsError
+└── SeriesError     a series cannot be modelled (too short, not numeric, no time index)
 """
 
 

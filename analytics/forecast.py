@@ -38,9 +38,7 @@ def forecast(series: pd.Series, *, horizon_steps: int, season_steps: int | None 
     values = series.dropna()
     if len(values) < MIN_POINTS:
         raise SeriesError(f"series has {len(values)} points; forecasting needs at least {MIN_POINTS}")
-    freq = pd.infer_freq(series.index) if len(series.index) >= 3 else None
-    if freq is None:
-        raise SeriesError("series index is not regular; resample it to a fixed step first")
+    step = _regular_step(series.index)
     y = series.interpolate(limit_direction="both").astype(float)
     seasonal = season_steps is not None and len(y) >= 2 * season_steps
     flat = float(np.nanstd(y.to_numpy())) < 1e-9
@@ -53,18 +51,18 @@ def forecast(series: pd.Series, *, horizon_steps: int, season_steps: int | None 
             path = np.full(horizon_steps, float(y.iloc[-1]))
         else:
             if seasonal:
-                model = ExponentialSmoothing(y, trend=None, seasonal="add", seasonal_periods=season_steps)
+                model = ExponentialSmoothing(y.to_numpy(), trend=None, seasonal="add", seasonal_periods=season_steps)
                 model_name = f"holt_winters_add_{season_steps}"
             else:
-                model = ExponentialSmoothing(y, trend="add", damped_trend=True)
+                model = ExponentialSmoothing(y.to_numpy(), trend="add", damped_trend=True)
                 model_name = "holt_damped"
             result = model.fit()
-            fitted = result.fittedvalues
+            fitted = pd.Series(result.fittedvalues, index=y.index)
             path = np.asarray(result.forecast(horizon_steps), dtype=float)
     residuals = (y - fitted).to_numpy()
     sigma = float(np.nanstd(residuals)) or 1e-6
     lead = np.sqrt(np.arange(1, horizon_steps + 1))
-    index = pd.date_range(y.index[-1], periods=horizon_steps + 1, freq=freq)[1:]
+    index = pd.DatetimeIndex([y.index[-1] + step * (i + 1) for i in range(horizon_steps)])
     return pd.DataFrame(
         {
             "yhat": path,
@@ -76,3 +74,13 @@ def forecast(series: pd.Series, *, horizon_steps: int, season_steps: int | None 
         },
         index=index,
     )
+
+
+def _regular_step(index: pd.Index) -> pd.Timedelta:
+    """The constant step of a DatetimeIndex. Raises SeriesError when there is none."""
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 3:
+        raise SeriesError("series needs a DatetimeIndex of at least 3 points")
+    steps = index[1:] - index[:-1]
+    if steps.min() != steps.max() or steps.min() <= pd.Timedelta(0):
+        raise SeriesError("series index is not regular; resample it to a fixed step first")
+    return pd.Timedelta(steps.min())

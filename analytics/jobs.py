@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pandas as pd
 import psycopg
+from pandas.tseries.frequencies import to_offset
 
 from analytics import queries
 from analytics.detect import Episode, episodes, spikes, stuck
@@ -31,7 +32,7 @@ class AnalyticsConfig:
 class PassResult:
     series: int = 0
     forecasts: int = 0
-    new_episodes: list[tuple[str, str, Episode]] | None = None
+    new_episodes: list[tuple[str, str, Episode]] = field(default_factory=list)
 
 
 def run_pass(
@@ -46,7 +47,7 @@ def run_pass(
         rows = cur.fetchall()
     conn.commit()
     frame = pd.DataFrame(rows, columns=["device_id", "metric", "bucket", "value"])
-    result = PassResult(new_episodes=[])
+    result = PassResult()
     if frame.empty:
         return result
     step = pd.Timedelta(config.bucket)
@@ -54,7 +55,7 @@ def run_pass(
     found: list[tuple[str, str, Episode]] = []
     for (device_id, metric), group in frame.groupby(["device_id", "metric"], sort=False):
         series = group.set_index(pd.DatetimeIndex(group["bucket"]))["value"].astype(float)
-        series = series.asfreq(step)
+        series = series.asfreq(to_offset(step))
         result.series += 1
         try:
             fc = forecast(series, horizon_steps=config.horizon_steps, season_steps=config.season_steps)

@@ -32,17 +32,17 @@ def create_app(config: DashboardConfig) -> dash.Dash:
         serve_locally=True,
         external_scripts=[DECK_URL],
         title="Smart City Center · 스마트시티센터",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]
         suppress_callback_exceptions=True,
     )
     app.server.config["SMARTCITY"] = config
 
-    @app.server.route(DECK_URL)
+    @app.server.route(DECK_URL)  # type: ignore[untyped-decorator]
     def _deck_bundle() -> Response:  # served from pydeck's own package: works offline
         response = send_file(DECK_BUNDLE, mimetype="text/javascript", max_age=86400)
         return response
 
-    @app.server.route("/healthz")
+    @app.server.route("/healthz")  # type: ignore[untyped-decorator]
     def _health() -> Response:
         return Response("ok\n", mimetype="text/plain")
 

@@ -1,7 +1,7 @@
 """Errors of the dashboard package.
 
-    DashboardError
-    └── DataUnavailable    the database cannot be reached; pages show the degraded banner
+DashboardError
+└── DataUnavailable    the database cannot be reached; pages show the degraded banner
 """
 
 

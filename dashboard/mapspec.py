@@ -15,7 +15,9 @@ import pydeck as pdk
 from dashboard.colors import BUILDING_COLORS, PRIMARY_METRIC, ramp
 
 
-def view_state(center_lon_deg: float, center_lat_deg: float, *, zoom: float = 14.2, pitch: float = 55.0, bearing: float = -20.0) -> dict[str, Any]:
+def view_state(
+    center_lon_deg: float, center_lat_deg: float, *, zoom: float = 14.2, pitch: float = 55.0, bearing: float = -20.0
+) -> dict[str, Any]:
     return {
         "longitude": center_lon_deg,
         "latitude": center_lat_deg,
@@ -30,9 +32,10 @@ def base_layers(buildings: pd.DataFrame, boundary: list[Any]) -> list[dict[str, 
     """Boundary and buildings: the static part of the map."""
     polygons = [{"ring": poly[0]} for poly in boundary]
     frame = buildings.copy()
-    frame["color"] = [BUILDING_COLORS.get(str(u), [130, 130, 130]) + [235] for u in frame["use"]]
+    frame["color"] = [[*BUILDING_COLORS.get(str(u), [130, 130, 130]), 235] for u in frame["use"]]
     frame["label"] = [
-        (n if isinstance(n, str) else b) + f" · {u} · {h:g} m" for n, b, u, h in zip(frame["name"], frame["building_id"], frame["use"], frame["height_m"], strict=True)
+        (n if isinstance(n, str) else b) + f" · {u} · {h:g} m"
+        for n, b, u, h in zip(frame["name"], frame["building_id"], frame["use"], frame["height_m"], strict=True)
     ]
     layers = [
         pdk.Layer(
@@ -83,7 +86,9 @@ def sensor_frame(devices: pd.DataFrame) -> pd.DataFrame:
                 "label": f"{device_id} · {metric} = {value:g}" if value is not None else f"{device_id} · no data yet",
             }
         )
-    return pd.DataFrame(rows, columns=["device_id", "kind", "position", "metric", "value", "color", "elevation", "label"])
+    return pd.DataFrame(
+        rows, columns=["device_id", "kind", "position", "metric", "value", "color", "elevation", "label"]
+    )
 
 
 def sensor_layer(devices: pd.DataFrame) -> dict[str, Any]:

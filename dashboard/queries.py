@@ -73,7 +73,9 @@ def boundary(dsn: str, district_id: str) -> list[Any]:
 
 def devices_latest(dsn: str, district_id: str) -> pd.DataFrame:
     rows = _fetch(dsn, DEVICES_LATEST, (district_id,))
-    return pd.DataFrame(rows, columns=["device_id", "kind", "lon_deg", "lat_deg", "building_id", "metric", "value", "time"])
+    return pd.DataFrame(
+        rows, columns=["device_id", "kind", "lon_deg", "lat_deg", "building_id", "metric", "value", "time"]
+    )
 
 
 def kpis(dsn: str) -> dict[str, Any]:

@@ -167,9 +167,7 @@ def _known_metric(m: Measure) -> Metric:
 
 def _number(m: Measure) -> float:
     if isinstance(m.value, bool) or not isinstance(m.value, int | float):
-        raise PayloadError(
-            Reason.NOT_DECODABLE, f"{m.field} = {m.value!r} is not a number", m.field
-        )
+        raise PayloadError(Reason.NOT_DECODABLE, f"{m.field} = {m.value!r} is not a number", m.field)
     try:
         value = float(m.value)
     except OverflowError:

@@ -1,9 +1,9 @@
 """Errors of the ingest package.
 
-    IngestError
-    ├── PayloadError       a message cannot become readings; carries a reason code
-    │   └── UnitError      a unit that cannot be converted to the metric's
-    └── WriterError        the database refused a batch for a reason retrying will not fix
+IngestError
+├── PayloadError       a message cannot become readings; carries a reason code
+│   └── UnitError      a unit that cannot be converted to the metric's
+└── WriterError        the database refused a batch for a reason retrying will not fix
 """
 
 from __future__ import annotations

@@ -72,7 +72,9 @@ METRICS: dict[str, Metric] = {
         Metric("occupancy_pct", "%", 0, 100, "share of time a detector is occupied", _PERCENT),
         Metric("parking_occupied", "count", 0, 100000, "occupied parking spaces"),
         Metric("parking_total", "count", 0, 100000, "parking spaces in service"),
-        Metric("power_kw", "kW", -100000, 100000, "electric power", {"W": lambda v: v / 1000.0, "MW": lambda v: v * 1000.0}),
+        Metric(
+            "power_kw", "kW", -100000, 100000, "electric power", {"W": lambda v: v / 1000.0, "MW": lambda v: v * 1000.0}
+        ),
         Metric(
             "energy_kwh",
             "kWh",

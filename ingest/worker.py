@@ -14,7 +14,7 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -51,7 +51,7 @@ class IngestConfig:
     batch_max_messages: int = 5000
     batch_max_age_s: float = 0.2
     receive_maximum: int = 20000
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
     auto_register: bool = True
     stats_interval_s: float = 10.0
 
@@ -105,7 +105,9 @@ class IngestWorker:
         client.subscribe([(t, 1) for t in topics])
         log.info("connected to %s:%s, subscribed to %s", self.config.mqtt_host, self.config.mqtt_port, topics)
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object
+    ) -> None:
         self._connected.clear()
         if not self._stop.is_set():
             log.warning("disconnected from broker (%s); paho reconnects", reason)
@@ -113,13 +115,14 @@ class IngestWorker:
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         now = datetime.now(UTC)
         topic = msg.topic
-        decoded = decode(topic, msg.payload, now, self.config.limits)
-        self._queue.put(Message(msg.mid, msg.qos, topic, msg.payload, now, decoded))
+        payload = bytes(msg.payload)
+        decoded = decode(topic, payload, now, self.config.limits)
+        self._queue.put(Message(msg.mid, msg.qos, topic, payload, now, decoded))
 
     # -- writer side ---------------------------------------------------------------
     def run(self) -> Counters:
         """Connect, consume until :meth:`stop`, flush and commit what was received, disconnect."""
-        connect_props = Properties(PacketTypes.CONNECT)
+        connect_props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         connect_props.SessionExpiryInterval = SESSION_EXPIRY_S
         connect_props.ReceiveMaximum = self.config.receive_maximum
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)

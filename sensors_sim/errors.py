@@ -1,7 +1,7 @@
 """Errors of the simulator.
 
-    SimError
-    └── FleetError      the fleet description cannot be simulated
+SimError
+└── FleetError      the fleet description cannot be simulated
 """
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import pandas as pd
 import paho.mqtt.client as mqtt
+import pandas as pd
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sensors_sim.signals import sample
@@ -43,7 +43,9 @@ def run(config: SimConfig, fleet: pd.DataFrame, stop: threading.Event, *, durati
 
     Returns the number of messages published.
     """
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"smartcity-sim-{config.district}", protocol=mqtt.MQTTv5)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"smartcity-sim-{config.district}", protocol=mqtt.MQTTv5
+    )
     if config.mqtt_username:
         client.username_pw_set(config.mqtt_username, config.mqtt_password)
     client.max_queued_messages_set(0)

@@ -49,7 +49,9 @@ def temperature_c(when: datetime) -> float:
     return float(seasonal + 4.5 * np.sin(2 * np.pi * (hour - 9) / 24))
 
 
-def sample(fleet: pd.DataFrame, when: datetime, *, seed: int, interval_s: float) -> list[tuple[str, str, dict[str, float]]]:
+def sample(
+    fleet: pd.DataFrame, when: datetime, *, seed: int, interval_s: float
+) -> list[tuple[str, str, dict[str, float]]]:
     """One report per device at ``when``: (device_id, kind, {metric: value}).
 
     Args:

@@ -83,7 +83,8 @@ def up(settings: Settings, db_password: str) -> bool:
             _init_cluster(bindir, paths, user)
         elif not (paths.data / "PG_VERSION").is_file():
             raise StackError(
-                f"database cluster at {paths.data} is damaged (PG_VERSION missing); move it aside and run 'smartcity stack up'"
+                f"database cluster at {paths.data} is damaged (PG_VERSION missing); "
+                "move it aside and run 'smartcity stack up'"
             )
         _write_server_conf(paths, settings)
         proc.chown_tree(paths.socket_dir, user)

@@ -27,7 +27,9 @@ def port_is_free(host: str, port: int) -> bool:
 def require_free_port(service: str, host: str, port: int, variable: str) -> None:
     """Raise :class:`PortInUseError` naming the service, the port and the setting to change."""
     if not port_is_free(host, port):
-        raise PortInUseError(f"{service}: port {host}:{port} is taken by another process; set {variable} to a free port")
+        raise PortInUseError(
+            f"{service}: port {host}:{port} is taken by another process; set {variable} to a free port"
+        )
 
 
 def wait_for_port(host: str, port: int, timeout_s: float) -> bool:

@@ -66,13 +66,16 @@ def migrate(dsn: str, folder: Path = SQL_DIR, *, wait_s: float = 30.0) -> list[s
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
         conn.commit()
-        done = {row[0]: (row[1], row[2]) for row in conn.execute("SELECT version, name, checksum FROM schema_migrations")}
+        done = {
+            row[0]: (row[1], row[2]) for row in conn.execute("SELECT version, name, checksum FROM schema_migrations")
+        }
         for migration in migrations:
             if migration.version in done:
                 name, checksum = done[migration.version]
                 if checksum != migration.checksum:
                     raise MigrationError(
-                        f"migration {migration.name} changed after it was applied (as {name}); add a new migration instead"
+                        f"migration {migration.name} changed after it was applied (as {name}); "
+                        "add a new migration instead"
                     )
                 continue
             try:

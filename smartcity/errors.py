@@ -1,11 +1,11 @@
 """Errors raised by the command-line package.
 
-    SmartcityError
-    ├── SettingsError      a setting is missing or holds a value that cannot work
-    ├── StackError         the local database cluster or broker cannot be started or reached
-    │   ├── PortInUseError
-    │   └── BinaryMissingError
-    └── MigrationError     a migration failed or a recorded one was edited after it ran
+SmartcityError
+├── SettingsError      a setting is missing or holds a value that cannot work
+├── StackError         the local database cluster or broker cannot be started or reached
+│   ├── PortInUseError
+│   └── BinaryMissingError
+└── MigrationError     a migration failed or a recorded one was edited after it ran
 """
 
 

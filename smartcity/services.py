@@ -144,7 +144,9 @@ def load_twin(settings: Settings, *, only_if_missing: bool = False) -> int:
         store.save_district(conn, district)
     for problem in district.problems:
         print(f"twin: note: {problem}")
-    print(f"twin: {district.name_en}: {len(district.buildings)} buildings (synthetic), {len(district.sites)} device sites")
+    print(
+        f"twin: {district.name_en}: {len(district.buildings)} buildings (synthetic), {len(district.sites)} device sites"
+    )
     return 0
 
 
@@ -203,8 +205,12 @@ def run_analytics(settings: Settings, *, once: bool) -> int:
         try:
             with psycopg.connect(config.dsn, connect_timeout=5) as conn:
                 result = run_pass(conn, config, datetime.now(UTC), on_episode=announce)
-            log.info("analytics pass: %d series, %d forecast rows, %d new episodes",
-                     result.series, result.forecasts, len(result.new_episodes or []))
+            log.info(
+                "analytics pass: %d series, %d forecast rows, %d new episodes",
+                result.series,
+                result.forecasts,
+                len(result.new_episodes),
+            )
         except psycopg.OperationalError as exc:
             if once:
                 raise SmartcityError(f"database unavailable: {exc}") from exc

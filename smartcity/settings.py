@@ -86,9 +86,7 @@ class Settings(BaseSettings):
         if self.mqtt_username:
             password = self.mqtt_password.get_secret_value()
             if self.environment == "production" and password.lower() in _PLACEHOLDER_SECRETS:
-                raise SettingsError(
-                    "SMARTCITY_MQTT_PASSWORD holds a placeholder; set a real secret for production"
-                )
+                raise SettingsError("SMARTCITY_MQTT_PASSWORD holds a placeholder; set a real secret for production")
             return self.mqtt_username, password
         try:
             stored = json.loads(self.secrets_file.read_text(encoding="utf-8"))
@@ -99,7 +97,9 @@ class Settings(BaseSettings):
                 f"'smartcity stack up' to create {self.secrets_file}"
             ) from None
         except (KeyError, ValueError) as exc:
-            raise SettingsError(f"{self.secrets_file} is damaged ({exc}); remove it and run 'smartcity stack up'") from exc
+            raise SettingsError(
+                f"{self.secrets_file} is damaged ({exc}); remove it and run 'smartcity stack up'"
+            ) from exc
 
 
 def load_settings(**overrides: object) -> Settings:

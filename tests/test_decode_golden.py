@@ -58,7 +58,9 @@ def test_golden_payload(name: str) -> None:
 
 
 def test_senml_relative_times_resolve_against_base_time() -> None:
-    decoded = decode(TOPIC, (DATA / "senml/rfc8428_5.1.2_multiple_datapoints_b_timeseries.json").read_bytes(), THEN, WIDE)
+    decoded = decode(
+        TOPIC, (DATA / "senml/rfc8428_5.1.2_multiple_datapoints_b_timeseries.json").read_bytes(), THEN, WIDE
+    )
     currents = [r for r in decoded.readings if r.metric == "current_a"]
     assert [r.value for r in currents] == [1.2, 1.3, 1.4, 1.5, 1.6, 1.7]
     assert currents[0].time == datetime.fromtimestamp(1.276020076001e09 - 5, UTC)
@@ -71,6 +73,8 @@ def test_fiware_interval_observation_is_stamped_at_its_end() -> None:
 
 
 def test_old_examples_are_rejected_as_too_old_under_default_limits() -> None:
-    decoded = decode(TOPIC, (DATA / "senml/rfc8428_5.1.4_resolved.json").read_bytes(), datetime(2026, 11, 24, tzinfo=UTC))
+    decoded = decode(
+        TOPIC, (DATA / "senml/rfc8428_5.1.4_resolved.json").read_bytes(), datetime(2026, 11, 24, tzinfo=UTC)
+    )
     assert decoded.rejection is not None
     assert decoded.rejection.reason == "timestamp_too_old"

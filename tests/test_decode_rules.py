@@ -16,9 +16,9 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 TOPIC = "city/goyang/air/aq-0001"
 
 
-def _reject(payload: str | bytes, topic: str = TOPIC, limits: Limits = Limits()) -> tuple[str, str]:
+def _reject(payload: str | bytes, topic: str = TOPIC, limits: Limits | None = None) -> tuple[str, str]:
     data = payload.encode() if isinstance(payload, str) else payload
-    decoded = decode(topic, data, NOW, limits)
+    decoded = decode(topic, data, NOW, limits or Limits())
     assert decoded.rejection is not None, decoded
     assert decoded.readings == ()
     return decoded.rejection.reason, decoded.rejection.sentence
@@ -100,7 +100,27 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=30,
 )
-metric_names = st.sampled_from(["pm25_ugm3", "noise_dba", "temperature_c", "time", "ts", "metrics", "readings", "v", "n", "bn", "bt", "t", "u", "type", "id", "value", "unit"])
+metric_names = st.sampled_from(
+    [
+        "pm25_ugm3",
+        "noise_dba",
+        "temperature_c",
+        "time",
+        "ts",
+        "metrics",
+        "readings",
+        "v",
+        "n",
+        "bn",
+        "bt",
+        "t",
+        "u",
+        "type",
+        "id",
+        "value",
+        "unit",
+    ]
+)
 
 
 def _check(decoded: Decoded) -> None:
@@ -117,7 +137,13 @@ def test_arbitrary_bytes_never_raise(payload: bytes) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.one_of(json_values, st.dictionaries(metric_names, json_values, max_size=6), st.lists(st.dictionaries(metric_names, json_values, max_size=6), max_size=4)))
+@given(
+    st.one_of(
+        json_values,
+        st.dictionaries(metric_names, json_values, max_size=6),
+        st.lists(st.dictionaries(metric_names, json_values, max_size=6), max_size=4),
+    )
+)
 def test_arbitrary_json_never_raises(document: object) -> None:
     _check(decode(TOPIC, json.dumps(document).encode(), NOW))
 

@@ -39,7 +39,9 @@ def test_mosquitto_pub_reading_lands_within_2_s(
     assert row == ("pm25_ugm3", 17.5)
     latest = conn.execute("SELECT value FROM latest_readings WHERE device_id = %s", (device,)).fetchone()
     assert latest == (17.5,)
-    registered = conn.execute("SELECT kind, district, auto_registered FROM devices WHERE device_id = %s", (device,)).fetchone()
+    registered = conn.execute(
+        "SELECT kind, district, auto_registered FROM devices WHERE device_id = %s", (device,)
+    ).fetchone()
     assert registered == ("air", "test", True)
 
 

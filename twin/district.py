@@ -78,7 +78,9 @@ def misplaced_facilities(facilities: gpd.GeoDataFrame, dongs: gpd.GeoDataFrame) 
     return problems
 
 
-def generate_buildings(dongs: gpd.GeoDataFrame, center: Point, *, radius_m: float = 1500.0, seed: int = 7) -> gpd.GeoDataFrame:
+def generate_buildings(
+    dongs: gpd.GeoDataFrame, center: Point, *, radius_m: float = 1500.0, seed: int = 7
+) -> gpd.GeoDataFrame:
     """Synthetic building footprints on a street grid around ``center``, inside the dongs.
 
     Heights and uses follow distance from the center: towers in the core, apartment
@@ -195,7 +197,7 @@ def place_devices(
                 rows.append(_site(device_id, kind, fac.geometry, None, name=fac.get("name"), pnu=fac.get("pnu")))
             else:
                 # kerbside: just outside the footprint, towards the street
-                minx, miny, maxx, maxy = building.geometry.bounds
+                _, miny, maxx, maxy = building.geometry.bounds
                 point = Point(maxx + rng.uniform(3, 8), (miny + maxy) / 2 + rng.uniform(-10, 10))
                 rows.append(_site(device_id, kind, point, None))
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=buildings.crs)
@@ -209,7 +211,9 @@ def _fleet_counts(n_devices: int) -> list[tuple[str, int]]:
     return counts
 
 
-def _site(device_id: str, kind: str, point: Point, building_id: object, *, name: object = None, pnu: object = None) -> dict[str, object]:
+def _site(
+    device_id: str, kind: str, point: Point, building_id: object, *, name: object = None, pnu: object = None
+) -> dict[str, object]:
     return {
         "device_id": device_id,
         "kind": kind,
@@ -220,9 +224,7 @@ def _site(device_id: str, kind: str, point: Point, building_id: object, *, name:
     }
 
 
-def build_district(
-    dongs: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, n_devices: int, seed: int = 7
-) -> District:
+def build_district(dongs: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, *, n_devices: int, seed: int = 7) -> District:
     """The default district from the real dong and facility layers (any CRS)."""
     dongs_m = dongs.to_crs(METRIC_CRS)
     facilities_m = facilities.to_crs(METRIC_CRS)

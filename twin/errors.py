@@ -1,8 +1,8 @@
 """Errors of the twin package.
 
-    TwinError
-    ├── LayerError        a layer file cannot be read or is not usable
-    └── LookupFailed      a parcel or building asked for does not exist
+TwinError
+├── LayerError        a layer file cannot be read or is not usable
+└── LookupFailed      a parcel or building asked for does not exist
 """
 
 

@@ -35,4 +35,5 @@ def device_to_building(
         near = gpd.sjoin_nearest(left.loc[missing], right, how="left", max_distance=max_distance_m)
         near = near[~near.index.duplicated(keep="first")]["building_id"]
         inside.loc[near.index] = near
-    return inside.astype(object).where(inside.notna(), None)
+    result: pd.Series = inside.astype(object).where(inside.notna(), None)
+    return result

@@ -17,7 +17,8 @@ COPY_SITES = "COPY device_sites (device_id, district, kind, name, building_id, p
 
 UPSERT_DEVICES = """
 INSERT INTO devices (device_id, kind, district, source, lon_deg, lat_deg, building_id)
-SELECT s.device_id, s.kind, s.district, 'city', ST_X(ST_Transform(s.geom, 4326)), ST_Y(ST_Transform(s.geom, 4326)), s.building_id
+SELECT s.device_id, s.kind, s.district, 'city',
+       ST_X(ST_Transform(s.geom, 4326)), ST_Y(ST_Transform(s.geom, 4326)), s.building_id
 FROM device_sites s WHERE s.district = %s
 ON CONFLICT (device_id) DO UPDATE
 SET kind = excluded.kind, district = excluded.district, lon_deg = excluded.lon_deg,
@@ -27,6 +28,7 @@ SET kind = excluded.kind, district = excluded.district, lon_deg = excluded.lon_d
 DISTRICT_EXISTS = "SELECT count(*) FROM buildings WHERE district = %s"
 
 SITES_WGS84 = """
-SELECT device_id, kind, ST_X(ST_Transform(geom, 4326)) AS lon_deg, ST_Y(ST_Transform(geom, 4326)) AS lat_deg, building_id
+SELECT device_id, kind, ST_X(ST_Transform(geom, 4326)) AS lon_deg, ST_Y(ST_Transform(geom, 4326)) AS lat_deg,
+       building_id
 FROM device_sites WHERE district = %s ORDER BY device_id
 """

@@ -12,7 +12,7 @@ from dashboard import mapspec, queries
 from dashboard.app import DashboardConfig
 from dashboard.errors import DataUnavailable
 
-dash.register_page(__name__, path="/", name="Operations", title="Operations · 운영")
+dash.register_page(__name__, path="/", name="Operations", title="Operations · 운영")  # type: ignore[no-untyped-call]
 
 
 def layout(**_: Any) -> html.Div:
@@ -30,7 +30,10 @@ def layout(**_: Any) -> html.Div:
                 className="sc-kpis",
             ),
             html.Div(
-                [html.Div(id="ops-map", style={"position": "absolute", "inset": "0"}), html.Div(id="ops-attribution", className="sc-attribution")],
+                [
+                    html.Div(id="ops-map", style={"position": "absolute", "inset": "0"}),
+                    html.Div(id="ops-attribution", className="sc-attribution"),
+                ],
                 className="sc-map",
             ),
             dcc.Store(id="ops-base"),
@@ -45,7 +48,12 @@ def _kpi(component_id: str, label: str) -> html.Div:
     return html.Div([html.Div("–", id=component_id, className="v"), html.Div(label, className="k")], className="sc-kpi")
 
 
-@callback(Output("ops-base", "data"), Output("ops-attribution", "children"), Input("ops-tick", "n_intervals"), State("ops-base", "data"))
+@callback(
+    Output("ops-base", "data"),
+    Output("ops-attribution", "children"),
+    Input("ops-tick", "n_intervals"),
+    State("ops-base", "data"),
+)
 def load_base(_: int, current: dict[str, Any] | None) -> tuple[Any, Any]:
     if current:
         return dash.no_update, dash.no_update
@@ -86,7 +94,15 @@ def refresh(_: int, base: dict[str, Any] | None) -> tuple[Any, ...]:
     spec = mapspec.deck_spec(base["view"], base["layers"] + [mapspec.sensor_layer(devices)])
     reporting = devices.dropna(subset=["metric"])["device_id"].nunique()
     newest = kpi["newest"].strftime("%H:%M:%S") if kpi["newest"] else "–"
-    return (spec, "", "sc-banner", f"{kpi['readings_last_minute']:,}", f"{reporting:,}", str(kpi["open_anomalies"]), newest)
+    return (
+        spec,
+        "",
+        "sc-banner",
+        f"{kpi['readings_last_minute']:,}",
+        f"{reporting:,}",
+        str(kpi["open_anomalies"]),
+        newest,
+    )
 
 
 clientside_callback(

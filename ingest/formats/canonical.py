@@ -52,7 +52,9 @@ def _one_set(entry: dict[str, Any], prefix: str) -> list[Measure]:
     if "metrics" in entry:
         metrics = entry["metrics"]
         if not isinstance(metrics, dict):
-            raise PayloadError(Reason.NOT_DECODABLE, f"{prefix}metrics must be an object of name: value", prefix + "metrics")
+            raise PayloadError(
+                Reason.NOT_DECODABLE, f"{prefix}metrics must be an object of name: value", prefix + "metrics"
+            )
         field_prefix = prefix + "metrics."
     else:
         metrics = {k: v for k, v in entry.items() if k not in _TIME_KEYS}

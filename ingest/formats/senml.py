@@ -82,7 +82,9 @@ def measures(pack: list[Any], now: datetime) -> tuple[list[Measure], list[str]]:
             raise PayloadError(Reason.NOT_DECODABLE, f"SenML record {where} must be an object", where)
         for key in record:
             if key not in _KNOWN_FIELDS and key.endswith("_"):
-                raise PayloadError(Reason.NOT_DECODABLE, f"SenML record {where} has must-understand field {key!r}", where)
+                raise PayloadError(
+                    Reason.NOT_DECODABLE, f"SenML record {where} has must-understand field {key!r}", where
+                )
         base_name = _text(record, "bn", where, base_name)
         base_time = _number(record, "bt", where, base_time)
         base_unit = _text(record, "bu", where, base_unit) if "bu" in record else base_unit
