@@ -20,7 +20,7 @@ SERVICE_USERNAME = "smartcity-service"
 
 
 def mqtt_dir(settings: Settings) -> Path:
-    return settings.home / "mqtt"
+    return (settings.home / "mqtt").resolve()
 
 
 def pid_file(settings: Settings) -> Path:
@@ -51,6 +51,8 @@ def render_config(settings: Settings, folder: Path) -> str:
         "max_inflight_messages 0",
         "max_queued_messages 2000000",
         "max_queued_bytes 0",
+        # QoS 0 readings are kept for an offline ingest session too (up to the queue limit).
+        "queue_qos0_messages true",
         f"max_packet_size {settings.mqtt_max_packet_bytes}",
         "",
         f"listener {settings.mqtt_port} {settings.mqtt_host}",
@@ -91,7 +93,8 @@ def up(settings: Settings, service_password: str) -> bool:
     proc.require_free_port("broker", settings.mqtt_host, settings.mqtt_port, "SMARTCITY_MQTT_PORT")
     if settings.mqtt_demo_port:
         proc.require_free_port("broker demo listener", "127.0.0.1", settings.mqtt_demo_port, "SMARTCITY_MQTT_DEMO_PORT")
-    folder = mqtt_dir(settings)
+    user = proc.service_user("mosquitto")
+    folder = proc.service_dir(settings.home, "mqtt", user)
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "mosquitto.conf").write_text(render_config(settings, folder), encoding="utf-8")
     (folder / "acl").write_text(_acl_service(), encoding="utf-8")
@@ -110,7 +113,7 @@ def up(settings: Settings, service_password: str) -> bool:
         raise StackError(f"mosquitto_passwd failed: {result.stderr.strip()}")
     for name in ("passwd", "acl", "acl_demo"):
         os.chmod(folder / name, 0o600)
-    proc.chown_tree(folder, proc.service_user("mosquitto"))
+    proc.chown_tree(folder, user)
     log = folder / "mosquitto.log"
     pid_file(settings).unlink(missing_ok=True)
     # -d: the broker daemonises itself and writes its own pid file (pid_file in the config).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +50,15 @@ class PostgresPaths:
     log: Path
 
     @classmethod
+    def under(cls, base: Path) -> PostgresPaths:
+        return cls(data=base / "data", socket_dir=base / "run", log=base / "postgres.log")
+
+    @classmethod
     def of(cls, settings: Settings) -> PostgresPaths:
-        return cls(data=settings.home / "pg", socket_dir=settings.run_dir, log=settings.home / "log" / "postgres.log")
+        return cls.under((settings.home / "pg").resolve())
 
 
-def _run_as(user: object, argv: list[str]) -> subprocess.CompletedProcess[str]:
+def _run_as(user: pwd.struct_passwd | None, argv: list[str]) -> subprocess.CompletedProcess[str]:
     if user is not None:
         argv = ["runuser", "-u", "postgres", "--", *argv]
     return subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -71,14 +76,17 @@ def up(settings: Settings, db_password: str) -> bool:
         StackError: the port is taken, the cluster folder is damaged, or the server fails to start.
     """
     bindir = find_bindir()
-    paths = PostgresPaths.of(settings)
     user = proc.service_user("postgres")
     started = False
     if not is_running(settings):
         proc.require_free_port("database", "127.0.0.1", settings.pg_port, "SMARTCITY_PG_PORT")
+        base = proc.service_dir(settings.home, "pg", user)
+        paths = PostgresPaths.under(base)
         paths.socket_dir.mkdir(parents=True, exist_ok=True)
-        paths.log.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(paths.socket_dir, 0o700)
+        proc.chown_tree(paths.socket_dir, user)
+        if user is not None:
+            os.chown(base, user.pw_uid, user.pw_gid)
         if not paths.data.exists():
             _init_cluster(bindir, paths, user)
         elif not (paths.data / "PG_VERSION").is_file():
@@ -87,8 +95,6 @@ def up(settings: Settings, db_password: str) -> bool:
                 "move it aside and run 'smartcity stack up'"
             )
         _write_server_conf(paths, settings)
-        proc.chown_tree(paths.socket_dir, user)
-        proc.chown_tree(paths.log.parent, user)
         result = _run_as(
             user,
             [str(bindir / "pg_ctl"), "-D", str(paths.data), "-l", str(paths.log), "-w", "-t", "60", "start"],
@@ -100,10 +106,10 @@ def up(settings: Settings, db_password: str) -> bool:
     return started
 
 
-def _init_cluster(bindir: Path, paths: PostgresPaths, user: object) -> None:
+def _init_cluster(bindir: Path, paths: PostgresPaths, user: pwd.struct_passwd | None) -> None:
     paths.data.mkdir(parents=True)
     os.chmod(paths.data, 0o700)
-    proc.chown_tree(paths.data, user)  # type: ignore[arg-type]
+    proc.chown_tree(paths.data, user)
     result = _run_as(
         user,
         [
@@ -149,7 +155,7 @@ def _write_server_conf(paths: PostgresPaths, settings: Settings) -> None:
 
 
 def _ensure_database(settings: Settings, db_password: str) -> None:
-    admin = f"host={settings.run_dir} port={settings.pg_port} dbname=postgres user=smartcity"
+    admin = f"host={settings.run_dir.resolve()} port={settings.pg_port} dbname=postgres user=smartcity"
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'smartcity'").fetchone()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import grp
+import hashlib
 import os
 import pwd
 import shutil
 import signal
 import socket
+import stat
 import time
 from pathlib import Path
 
@@ -110,6 +113,58 @@ def service_user(name: str) -> pwd.struct_passwd | None:
         raise BinaryMissingError(
             f"running as root, but the system user '{name}' that should run the server does not exist"
         ) from None
+
+
+def reachable_by(path: Path, user: pwd.struct_passwd) -> bool:
+    """True when ``user`` can traverse every folder from / down to ``path``."""
+    groups = {user.pw_gid} | {g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem}
+    current = path if path.is_dir() else path.parent
+    for folder in [current, *current.parents]:
+        st = folder.stat()
+        if st.st_uid == user.pw_uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+# Unix socket paths are limited to 107 bytes; leave room for "/.s.PGSQL.NNNNN".
+_SOCKET_PATH_ROOM = 90
+
+
+def service_dir(home: Path, name: str, user: pwd.struct_passwd | None) -> Path:
+    """The folder a server keeps its files in: ``home/name``, or a link from there.
+
+    A server run as an unprivileged ``user`` (we are root) cannot use a project folder
+    it cannot reach (a clone inside a private folder), and a socket path must stay
+    short; in either case the files go under /var/tmp/smartcity (root) or
+    /tmp/smartcity-<uid>, and ``home/name`` is a symbolic link to them.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    link = home / name
+    if link.is_symlink():
+        target = link.resolve()
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+    if link.is_dir():
+        return link
+    fits = len(str(link)) < _SOCKET_PATH_ROOM
+    if fits and (user is None or reachable_by(home, user)):
+        link.mkdir()
+        return link
+    digest = hashlib.sha256(str(home.resolve()).encode()).hexdigest()[:12]
+    base = Path("/var/tmp/smartcity") if os.geteuid() == 0 else Path(f"/tmp/smartcity-{os.getuid()}")
+    base.mkdir(parents=True, exist_ok=True)
+    os.chmod(base, 0o755 if os.geteuid() == 0 else 0o700)
+    target = base / digest / name
+    target.mkdir(parents=True, exist_ok=True)
+    os.chmod(target.parent, 0o755 if os.geteuid() == 0 else 0o700)
+    link.symlink_to(target, target_is_directory=True)
+    return target
 
 
 def chown_tree(path: Path, user: pwd.struct_passwd | None) -> None:

@@ -8,8 +8,13 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from analytics.errors import AnalyticsError
+from dashboard.errors import DashboardError
+from ingest.errors import IngestError
+from sensors_sim.errors import SimError
 from smartcity.errors import SmartcityError
 from smartcity.settings import Settings, load_settings
+from twin.errors import TwinError
 
 log = logging.getLogger("smartcity")
 
@@ -141,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         handler: Handler = args.handler
         return handler(settings, args)
-    except SmartcityError as exc:
+    except (SmartcityError, IngestError, TwinError, AnalyticsError, DashboardError, SimError) as exc:
         print(f"smartcity: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

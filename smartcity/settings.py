@@ -64,8 +64,8 @@ class Settings(BaseSettings):
 
     @property
     def run_dir(self) -> Path:
-        """Sockets and pid files of the local stack."""
-        return self.home / "run"
+        """The local database's socket folder (``home/pg`` may link elsewhere; see the stack)."""
+        return self.home / "pg" / "run"
 
     @property
     def secrets_file(self) -> Path:
@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         """The DSN to connect with: ``SMARTCITY_DSN`` or the local stack's socket."""
         if self.dsn:
             return self.dsn
-        return f"host={self.run_dir} port={self.pg_port} dbname=smartcity user=smartcity"
+        return f"host={self.run_dir.resolve()} port={self.pg_port} dbname=smartcity user=smartcity"
 
     def mqtt_credentials(self) -> tuple[str, str]:
         """(username, password) for services: the settings', else the local stack's generated ones.

@@ -18,7 +18,7 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("SMARTCITY_HOME", str(tmp_path))
     settings = load_settings()
     assert settings.pg_port == 6543
-    assert settings.database_dsn() == f"host={tmp_path}/run port=6543 dbname=smartcity user=smartcity"
+    assert settings.database_dsn() == f"host={tmp_path}/pg/run port=6543 dbname=smartcity user=smartcity"
 
 
 def test_explicit_dsn_wins(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -69,3 +69,27 @@ def test_port_in_use_gives_a_clear_error() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(PortInUseError, match=f"port 127.0.0.1:{port} is taken.*SMARTCITY_PG_PORT"):
             _processes.require_free_port("database", "127.0.0.1", port, "SMARTCITY_PG_PORT")
+
+
+def test_damaged_cluster_is_named(tmp_path: Path) -> None:
+    from smartcity import _postgres
+    from smartcity.errors import StackError
+    from smartcity.settings import load_settings
+
+    broken = load_settings(home=tmp_path, pg_port=_free_port())
+    (tmp_path / "pg" / "data").mkdir(parents=True)
+    with pytest.raises(StackError, match=r"damaged \(PG_VERSION missing\)"):
+        _postgres.up(broken, "pw")
+
+
+def test_missing_binary_names_the_package() -> None:
+    from smartcity.errors import BinaryMissingError
+
+    with pytest.raises(BinaryMissingError, match="install the Debian package mosquitto-nonexistent"):
+        _processes.find_binary("no-such-broker-binary", Path("/nonexistent"), package="mosquitto-nonexistent")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
