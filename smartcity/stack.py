@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from dataclasses import asdict, dataclass
 
 from smartcity import _mosquitto, _postgres
@@ -86,3 +87,14 @@ def status(settings: Settings) -> StackStatus:
         broker_demo_port=settings.mqtt_demo_port,
         home=str(settings.home),
     )
+
+
+def purge(settings: Settings) -> None:
+    """Delete the stack's folder and the server folders it links to. The services must be down."""
+    if _postgres.is_running(settings) or _mosquitto.is_running(settings):
+        raise StackError("stop the stack ('smartcity stack down') before deleting its data")
+    for name in ("pg", "mqtt"):
+        link = settings.home / name
+        if link.is_symlink():
+            shutil.rmtree(link.resolve(), ignore_errors=True)
+    shutil.rmtree(settings.home, ignore_errors=True)

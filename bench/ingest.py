@@ -1,0 +1,257 @@
+"""Ingest figures, measured in one run on this machine, printed as ratios against a baseline.
+
+Baseline (a): one Python MQTT subscriber at QoS 0 that only decodes, draining a backlog.
+Then (b): broker -> ingest -> committed rows at QoS 1, draining a backlog published
+while ingest was stopped, for 1-reading and 6-reading messages, with 1 and 2 workers;
+(c) rows stored against readings sent; (d) peak RSS of the ingest processes.
+
+Usage: .venv/bin/python bench/ingest.py [--json] [--messages N] [--keep-stack]
+It starts a private stack under .smartcity/bench-stack on free ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import psutil
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ingest.decode import decode  # noqa: E402
+from smartcity import db, stack  # noqa: E402
+from smartcity.settings import Settings, load_settings  # noqa: E402
+
+AIR = {"pm10_ugm3": 30.0, "pm25_ugm3": 18.0, "no2_ppb": 20.0, "o3_ppb": 30.0, "co_ppm": 0.4, "temperature_c": 9.5}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _payloads(start: int, stop: int, per_message: int, base: datetime, run: str) -> list[tuple[str, bytes]]:
+    out = []
+    metrics = dict(list(AIR.items())[:per_message]) if per_message > 1 else {"noise_dba": 55.0}
+    for i in range(start, stop):
+        device = f"{run}-{i % 1000:04d}"
+        when = base + timedelta(milliseconds=i // 1000)
+        body = {"time": when.isoformat(), "metrics": {k: v + (i % 7) for k, v in metrics.items()}}
+        out.append((f"city/bench/air/{device}", json.dumps(body).encode()))
+    return out
+
+
+def _publish_part(host: str, port: int, user: str, password: str, args: tuple[int, int, int, str, str]) -> None:
+    start, stop, per_message, base_iso, run = args
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.username_pw_set(user, password)
+    client.max_inflight_messages_set(2000)
+    client.max_queued_messages_set(0)
+    client.connect(host, port)
+    client.loop_start()
+    infos = [
+        client.publish(topic, payload, qos=1)
+        for topic, payload in _payloads(start, stop, per_message, datetime.fromisoformat(base_iso), run)
+    ]
+    for info in infos:
+        info.wait_for_publish(60)
+    client.loop_stop()
+    client.disconnect()
+
+
+def publish_backlog(settings: Settings, n: int, per_message: int, run: str, processes: int = 2) -> None:
+    """Publish n messages at QoS 1 from ``processes`` publishers; returns once the broker has them all."""
+    user, password = settings.mqtt_credentials()
+    base = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    step = -(-n // processes)
+    parts = [(i, min(n, i + step), per_message, base, run) for i in range(0, n, step)]
+    ctx = multiprocessing.get_context("fork")
+    procs = [
+        ctx.Process(target=_publish_part, args=(settings.mqtt_host, settings.mqtt_port, user, password, part))
+        for part in parts
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+
+
+def _session(settings: Settings, client_id: str, topic: str, qos: int) -> mqtt.Client:
+    user, password = settings.mqtt_credentials()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.username_pw_set(user, password)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 3600
+    props.ReceiveMaximum = 20000
+    client.connect(settings.mqtt_host, settings.mqtt_port, clean_start=False, properties=props)
+    return client
+
+
+def drain_rate(settings: Settings, n: int) -> float:
+    """(a): messages/s of one Python subscriber at QoS 0 that only decodes a backlog of n."""
+    client = _session(settings, "bench-drain", "city/bench/#", 0)
+    done = threading.Event()
+    client.on_connect = lambda c, *a: c.subscribe("city/bench/#", qos=0)
+    client.on_subscribe = lambda *a: done.set()
+    client.loop_start()
+    done.wait(10)
+    client.loop_stop()
+    client.disconnect()
+    publish_backlog(settings, n, 1, "drain")
+    count = 0
+    finished = threading.Event()
+    now = datetime.now(UTC)
+
+    def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
+        nonlocal count
+        decode(m.topic, m.payload, now)
+        count += 1
+        if count >= n:
+            finished.set()
+
+    client = _session(settings, "bench-drain", "city/bench/#", 0)
+    client.on_message = on_message
+    started = time.perf_counter()
+    client.loop_start()
+    finished.wait(300)
+    elapsed = time.perf_counter() - started
+    client.loop_stop()
+    client.disconnect()
+    return count / elapsed
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SMARTCITY_HOME=str(settings.home),
+        SMARTCITY_PG_PORT=str(settings.pg_port),
+        SMARTCITY_MQTT_PORT=str(settings.mqtt_port),
+        SMARTCITY_MQTT_DEMO_PORT=str(settings.mqtt_demo_port),
+    )
+    return env
+
+
+def _start_ingest(settings: Settings, workers: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "smartcity.cli", "ingest", "run", "--workers", str(workers)],
+        env=_env(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stored(conn: psycopg.Connection[tuple[object, ...]], run: str) -> int:
+    row = conn.execute("SELECT count(*) FROM readings WHERE device_id LIKE %s", (run + "-%",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def e2e(settings: Settings, n_messages: int, per_message: int, workers: int, run: str) -> dict[str, float]:
+    """(b)-(d) for one configuration: drain a backlog through ingest into the database."""
+    # First start creates the persistent session(s) and subscriptions; then stop it.
+    proc = _start_ingest(settings, workers)
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    publish_backlog(settings, n_messages, per_message, run)
+    expected = n_messages * per_message
+    peak_rss = 0.0
+    with psycopg.connect(settings.database_dsn(), autocommit=True) as conn:
+        proc = _start_ingest(settings, workers)
+        ps = psutil.Process(proc.pid)
+        t0 = c0 = None
+        last = 0
+        deadline = time.monotonic() + 600
+        while last < expected and time.monotonic() < deadline:
+            try:
+                rss = ps.memory_info().rss + sum(ch.memory_info().rss for ch in ps.children(recursive=True))
+                peak_rss = max(peak_rss, rss / 2**20)
+            except psutil.Error:
+                pass
+            last = _stored(conn, run)
+            if t0 is None and last > 0:
+                t0, c0 = time.perf_counter(), last
+            time.sleep(0.05)
+        t1 = time.perf_counter()
+        time.sleep(1.0)
+        final = _stored(conn, run)
+        distinct = conn.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT device_id, metric, time FROM readings WHERE device_id LIKE %s) d",
+            (run + "-%",),
+        ).fetchone()
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    rate = (last - (c0 or 0)) / (t1 - t0) if t0 is not None and t1 > t0 else 0.0
+    return {
+        "readings_per_s": rate,
+        "msgs_per_s": rate / per_message,
+        "lost": float(expected - final),
+        "duplicates": float(final - int(distinct[0] if distinct else 0)),
+        "rss_mb": peak_rss,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--keep-stack", action="store_true")
+    args = parser.parse_args()
+    home = ROOT / ".smartcity" / "bench-stack"
+    shutil.rmtree(home, ignore_errors=True)
+    settings = load_settings(
+        home=home, pg_port=_free_port(), mqtt_port=_free_port(), mqtt_demo_port=_free_port(), dsn="", mqtt_username=""
+    )
+    stack.up(settings)
+    try:
+        db.migrate(settings.database_dsn())
+        n = args.messages
+        drain = drain_rate(settings, n)
+        single = e2e(settings, n, 1, 1, "s1")
+        batch6 = e2e(settings, n // 2, 6, 1, "b6")
+        single2 = e2e(settings, n, 1, 2, "s2")
+        batch6_2 = e2e(settings, n // 2, 6, 2, "b62")
+    finally:
+        if not args.keep_stack:
+            stack.down(settings)
+            stack.purge(settings)
+    figures = {
+        "drain_msgs_per_s": round(drain),
+        "e2e_msgs_per_s": round(single["msgs_per_s"]),
+        "e2e_ratio_to_drain": round(single["msgs_per_s"] / drain, 3),
+        "e2e_readings_per_s_batch6": round(batch6["readings_per_s"]),
+        "e2e_msgs_per_s_2workers": round(single2["msgs_per_s"]),
+        "e2e_readings_per_s_batch6_2workers": round(batch6_2["readings_per_s"]),
+        "lost": int(sum(r["lost"] for r in (single, batch6, single2, batch6_2))),
+        "duplicates": int(sum(r["duplicates"] for r in (single, batch6, single2, batch6_2))),
+        "rss_mb": round(max(single["rss_mb"], batch6["rss_mb"]), 1),
+        "rss_mb_2workers": round(max(single2["rss_mb"], batch6_2["rss_mb"]), 1),
+        "messages": n,
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for key, value in figures.items():
+            print(f"{key:40s} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
