@@ -5,14 +5,15 @@ from __future__ import annotations
 CREATE_STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS ingest_staging (
     time timestamptz NOT NULL,
-    device_id text NOT NULL,
-    metric text NOT NULL,
+    device_id text COLLATE "C" NOT NULL,
+    metric text COLLATE "C" NOT NULL,
     value double precision NOT NULL
 ) ON COMMIT DELETE ROWS
 """
 
+COPY_READINGS = "COPY readings (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
 COPY_STAGING = "COPY ingest_staging (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
-STAGING_TYPES = ("timestamptz", "text", "text", "float8")
+READING_TYPES = ("timestamptz", "text", "text", "float8")
 
 # Redelivered messages collide on the primary key and are skipped: stored exactly once.
 INSERT_READINGS = """
@@ -23,9 +24,7 @@ ON CONFLICT DO NOTHING
 
 UPSERT_LATEST = """
 INSERT INTO latest_readings AS l (device_id, metric, time, value)
-SELECT DISTINCT ON (device_id, metric) device_id, metric, time, value
-FROM ingest_staging
-ORDER BY device_id, metric, time DESC
+SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::float8[])
 ON CONFLICT (device_id, metric) DO UPDATE
 SET time = excluded.time, value = excluded.value
 WHERE l.time < excluded.time

@@ -6,6 +6,7 @@ The device named in the topic is the only device a message can write for.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ingest.errors import PayloadError
@@ -20,6 +21,7 @@ CITY_EXAMPLE = "city/goyang/air/aq-0001"
 CLASS_EXAMPLE = "class/aiot-2026/student01/esp32-1"
 
 
+@functools.lru_cache(maxsize=65536)  # devices repeat their topics; results are immutable
 def parse_topic(topic: str) -> DeviceTopic | None:
     """The device a data topic belongs to; None for service topics (``.../errors``).
 

@@ -25,6 +25,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ingest import queries
+from ingest._mqtt import FastClient
 from ingest.decode import Limits, decode
 from ingest.models import Rejection
 from ingest.topics import CITY_EXAMPLE
@@ -78,8 +79,8 @@ class IngestWorker:
         self._client = self._make_client()
 
     # -- MQTT side (paho's thread) -------------------------------------------------
-    def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
+    def _make_client(self) -> FastClient:
+        client = FastClient(
             CallbackAPIVersion.VERSION2,
             client_id=self.config.client_id,
             protocol=mqtt.MQTTv5,
@@ -193,9 +194,7 @@ class IngestWorker:
         return conn, writer
 
     def _after_commit(self, batch: list[Message], result: BatchResult, latency_ms: float) -> None:
-        for msg in batch:
-            if msg.qos > 0:
-                self._client.ack(msg.mid, msg.qos)
+        self._client.ack_many(msg.mid for msg in batch if msg.qos == 1)
         for msg, rejection in result.rejected:
             self._answer(msg, rejection)
         c = self.counters

@@ -1,8 +1,9 @@
 """Write a batch of decoded messages to TimescaleDB in one transaction.
 
-Readings go through binary COPY into a temporary staging table, then into the
-hypertable with ``ON CONFLICT DO NOTHING``, so a message delivered twice is stored
-once. The latest-value table, auto-registered devices and dead letters are written in
+Readings go straight into the hypertable with binary COPY. When that collides with a
+stored reading (a message the broker delivered again after a crash), the batch takes
+the slower path: COPY into a temporary staging table, then ``INSERT ... ON CONFLICT DO
+NOTHING``. Either way a message delivered twice is stored once. The latest-value table, auto-registered devices and dead letters are written in
 the same transaction: after commit, every message of the batch is either stored or
 kept as a dead letter, and only then may the caller acknowledge it.
 """
@@ -55,6 +56,7 @@ class Writer:
         self._conn = conn
         self._auto_register = auto_register
         self._known: set[str] = set()
+        self.redelivered_batches = 0
         conn.execute(queries.CREATE_STAGING)
         self._known.update(str(row[0]) for row in conn.execute(queries.KNOWN_DEVICES))
         conn.commit()
@@ -98,14 +100,8 @@ class Writer:
                 with self._conn.cursor() as cur:
                     cur.executemany(queries.REGISTER_DEVICE, list(new_devices.values()))
             if readings:
-                with self._conn.cursor() as cur:
-                    with cur.copy(queries.COPY_STAGING) as copy:
-                        copy.set_types(queries.STAGING_TYPES)
-                        for r in readings:
-                            copy.write_row((r.time, r.device_id, r.metric, r.value))
-                    cur.execute(queries.INSERT_READINGS)
-                    result.inserted = cur.rowcount
-                    cur.execute(queries.UPSERT_LATEST)
+                result.inserted = self._insert(readings)
+                self._upsert_latest(readings)
             if result.rejected:
                 with self._conn.cursor() as cur:
                     cur.executemany(
@@ -125,3 +121,37 @@ class Writer:
                     )
         self._known.update(new_devices)
         return result
+
+    def _insert(self, readings: list[Reading]) -> int:
+        """Store readings inside the caller's transaction; returns how many were new."""
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur:  # a savepoint
+                _copy(cur, queries.COPY_READINGS, readings)
+            return len(readings)
+        except psycopg.errors.UniqueViolation:
+            self.redelivered_batches += 1
+        with self._conn.cursor() as cur:
+            _copy(cur, queries.COPY_STAGING, readings)
+            cur.execute(queries.INSERT_READINGS)
+            inserted = cur.rowcount
+        return inserted
+
+    def _upsert_latest(self, readings: list[Reading]) -> None:
+        latest: dict[tuple[str, str], Reading] = {}
+        for r in readings:
+            key = (r.device_id, r.metric)
+            seen = latest.get(key)
+            if seen is None or seen.time < r.time:
+                latest[key] = r
+        rows = list(latest.values())
+        self._conn.execute(
+            queries.UPSERT_LATEST,
+            ([r.device_id for r in rows], [r.metric for r in rows], [r.time for r in rows], [r.value for r in rows]),
+        )
+
+
+def _copy(cur: psycopg.Cursor[tuple[object, ...]], statement: str, readings: list[Reading]) -> None:
+    with cur.copy(statement) as copy:
+        copy.set_types(queries.READING_TYPES)
+        for r in readings:
+            copy.write_row((r.time, r.device_id, r.metric, r.value))

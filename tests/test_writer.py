@@ -1,0 +1,67 @@
+"""The batch writer against the real database: exactly-once storage and the latest table."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from ingest.decode import decode
+from ingest.writer import Message, Writer
+
+pytestmark = pytest.mark.integration
+
+
+def _messages(device: str, start: datetime, n: int) -> list[Message]:
+    now = datetime.now(UTC)
+    out = []
+    for i in range(n):
+        topic = f"city/test/air/{device}"
+        body = json.dumps(
+            {"time": (start + timedelta(seconds=i)).isoformat(), "metrics": {"pm25_ugm3": i, "pm10_ugm3": 2 * i}}
+        )
+        out.append(Message(i, 1, topic, body.encode(), now, decode(topic, body.encode(), now)))
+    return out
+
+
+def test_redelivered_batch_is_stored_once_and_new_readings_still_land(
+    conn: psycopg.Connection[tuple[object, ...]], dsn: str, unique: str
+) -> None:
+    device = f"w-{unique}"
+    start = datetime.now(UTC) - timedelta(hours=1)
+    first = _messages(device, start, 10)
+    with psycopg.connect(dsn) as wconn:
+        writer = Writer(wconn)
+        assert writer.write(first).inserted == 20
+        assert writer.redelivered_batches == 0
+        again = writer.write(first[5:] + _messages(device, start + timedelta(seconds=10), 5))
+        assert again.inserted == 10  # the 5 redelivered messages add nothing, the 5 new ones add 10 readings
+        assert writer.redelivered_batches == 1
+        within = writer.write(first[:2] + first[:2])
+        assert within.inserted == 0
+    count = conn.execute(
+        "SELECT count(*), count(DISTINCT (metric, time)) FROM readings WHERE device_id = %s", (device,)
+    ).fetchone()
+    assert count == (30, 30)
+    latest = conn.execute(
+        "SELECT metric, value FROM latest_readings WHERE device_id = %s ORDER BY metric", (device,)
+    ).fetchall()
+    assert latest == [("pm10_ugm3", 8.0), ("pm25_ugm3", 4.0)]
+
+
+def test_older_reading_does_not_overwrite_latest(
+    conn: psycopg.Connection[tuple[object, ...]], dsn: str, unique: str
+) -> None:
+    device = f"w-{unique}"
+    now = datetime.now(UTC)
+    with psycopg.connect(dsn) as wconn:
+        writer = Writer(wconn)
+        writer.write(_messages(device, now - timedelta(minutes=1), 1))
+        late = _messages(device, now - timedelta(minutes=5), 4)  # arrives later, observed earlier
+        writer.write(late)
+    row = conn.execute(
+        "SELECT time FROM latest_readings WHERE device_id = %s AND metric = 'pm25_ugm3'", (device,)
+    ).fetchone()
+    assert row == (now - timedelta(minutes=1),)
