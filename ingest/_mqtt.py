@@ -23,6 +23,7 @@ import struct
 from collections.abc import Iterable
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -55,9 +56,9 @@ class FastClient(mqtt.Client):
         self._rpos += take
         return bytes(self._rbuf[start : start + take])
 
-    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         rc = super().loop_read(max_packets)
-        while rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._rpos < len(self._rbuf):
+        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._rpos < len(self._rbuf):
             rc = super().loop_read(max_packets)
         return rc
 
@@ -65,16 +66,16 @@ class FastClient(mqtt.Client):
         if not sockpair_only:  # a new connection must not see bytes left from the old one
             self._rbuf = bytearray()
             self._rpos = 0
-        super()._reset_sockets(sockpair_only)  # type: ignore[misc]
+        super()._reset_sockets(sockpair_only)
 
     def message_callback_add(self, sub: str, callback: object) -> None:
         raise NotImplementedError("FastClient delivers every message to on_message; use paho's Client for filters")
 
-    def _handle_publish(self) -> mqtt.MQTTErrorCode:
+    def _handle_publish(self) -> MQTTErrorCode:
         header = self._in_packet["command"]
         qos = (header & 0x06) >> 1
         if qos > 1 or self._protocol != mqtt.MQTTv5:
-            return super()._handle_publish()  # type: ignore[misc,no-any-return]
+            return super()._handle_publish()
         packet = self._in_packet["packet"]
         size = len(packet)
         if size < 3:
@@ -88,7 +89,7 @@ class FastClient(mqtt.Client):
         if pos >= size or packet[pos] != 0:
             if pos > size:
                 raise MalformedPacket("PUBLISH topic longer than the packet")
-            return super()._handle_publish()  # type: ignore[misc,no-any-return]  # has properties
+            return super()._handle_publish()  # has properties
         message = mqtt.MQTTMessage(mid=mid, topic=topic)
         message.dup = bool(header & 0x08)
         message.qos = qos
@@ -100,8 +101,8 @@ class FastClient(mqtt.Client):
             with self._in_callback_mutex:
                 on_message(self, self._userdata, message)
         if qos == 1 and not self._manual_ack:
-            return self._send_puback(mid)  # type: ignore[no-any-return]
-        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+            return self._send_puback(mid)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def ack_many(self, mids: Iterable[int]) -> None:
         """Acknowledge QoS 1 messages with one queued write of all their PUBACKs."""

@@ -3,9 +3,10 @@
 Readings go straight into the hypertable with binary COPY. When that collides with a
 stored reading (a message the broker delivered again after a crash), the batch takes
 the slower path: COPY into a temporary staging table, then ``INSERT ... ON CONFLICT DO
-NOTHING``. Either way a message delivered twice is stored once. The latest-value table, auto-registered devices and dead letters are written in
-the same transaction: after commit, every message of the batch is either stored or
-kept as a dead letter, and only then may the caller acknowledge it.
+NOTHING``. Either way a message delivered twice is stored once. The latest-value
+table, auto-registered devices and dead letters are written in the same transaction:
+after commit, every message of the batch is either stored or kept as a dead letter,
+and only then may the caller acknowledge it.
 """
 
 from __future__ import annotations
