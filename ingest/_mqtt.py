@@ -11,7 +11,8 @@ of messages a second those system calls dominate. This subclass:
 - acknowledges a whole batch with one write (:meth:`ack_many`);
 - decodes QoS 0/1 PUBLISH packets without properties directly (paho builds a
   ``Properties`` object per message, a third of its receive time) and calls
-  ``on_message`` without topic filtering (``message_callback_add`` is refused).
+  ``on_message`` without topic filtering (``message_callback_add`` is refused), or
+  ``on_raw_message`` with the bare topic, payload, packet id and QoS when set.
 
 It overrides private paho methods (``_sock_recv``, ``loop_read``, ``_handle_publish``)
 and uses ``_packet_queue``; the paho version is pinned below 3 and the ingest tests exercise it.
@@ -20,7 +21,7 @@ and uses ``_packet_queue``; the paho version is pinned below 3 and the ingest te
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
@@ -39,6 +40,9 @@ class FastClient(mqtt.Client):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        # When set, called as on_raw_message(topic, payload, mid, qos) for plain QoS 0/1
+        # publishes instead of building an MQTTMessage for on_message.
+        self.on_raw_message: Callable[[str, bytes, int, int], None] | None = None
         self._rbuf = bytearray()
         self._rpos = 0
 
@@ -90,6 +94,13 @@ class FastClient(mqtt.Client):
             if pos > size:
                 raise MalformedPacket("PUBLISH topic longer than the packet")
             return super()._handle_publish()  # has properties
+        raw = self.on_raw_message
+        if raw is not None:
+            with self._in_callback_mutex:
+                raw(topic.decode("utf-8", "replace"), bytes(packet[pos + 1 :]), mid, qos)
+            if qos == 1 and not self._manual_ack:
+                return self._send_puback(mid)
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
         message = mqtt.MQTTMessage(mid=mid, topic=topic)
         message.dup = bool(header & 0x08)
         message.qos = qos

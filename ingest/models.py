@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Reason(StrEnum):
@@ -48,9 +49,12 @@ class DeviceTopic:
         return self.owner if self.scope == "city" else "student"
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One value of one metric of one device at one time (UTC)."""
+class Reading(NamedTuple):
+    """One value of one metric of one device at one time (UTC).
+
+    A named tuple: ingest makes one per value, and its field order is the row order
+    binary COPY writes.
+    """
 
     time: datetime
     device_id: str
@@ -67,11 +71,10 @@ class Rejection:
     field: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
+class Decoded(NamedTuple):
     """What one message yields: readings, or a rejection; never both."""
 
     topic: DeviceTopic | None
-    readings: tuple[Reading, ...] = ()
+    readings: tuple[Reading, ...] | list[Reading] = ()
     rejection: Rejection | None = None
     ignored: tuple[str, ...] = ()

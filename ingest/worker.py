@@ -11,9 +11,9 @@ capped by the MQTT v5 Receive Maximum, which bounds memory.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -65,6 +65,11 @@ class Counters:
     rejected: int = 0
     batches: int = 0
     last_batch_ms: float = 0.0
+    # Wall-clock seconds of the first and last commit that stored readings, and what the
+    # first one stored: a drain rate is (readings - first_readings) / (last - first).
+    first_commit_s: float | None = None
+    last_commit_s: float | None = None
+    first_readings: int = 0
 
 
 class IngestWorker:
@@ -73,7 +78,10 @@ class IngestWorker:
     def __init__(self, config: IngestConfig) -> None:
         self.config = config
         self.counters = Counters()
-        self._queue: queue.Queue[Message] = queue.Queue()
+        # on_message appends, the writer pops: deque operations are atomic, and the
+        # event is set only when the writer may be waiting, so a message costs no lock.
+        self._inbox: deque[Message] = deque()
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._client = self._make_client()
@@ -91,6 +99,7 @@ class IngestWorker:
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
         client.on_message = self._on_message
+        client.on_raw_message = self._on_raw_message
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         return client
@@ -114,11 +123,14 @@ class IngestWorker:
             log.warning("disconnected from broker (%s); paho reconnects", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self._on_raw_message(msg.topic, bytes(msg.payload), msg.mid, msg.qos)
+
+    def _on_raw_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         now = datetime.now(UTC)
-        topic = msg.topic
-        payload = bytes(msg.payload)
         decoded = decode(topic, payload, now, self.config.limits)
-        self._queue.put(Message(msg.mid, msg.qos, topic, payload, now, decoded))
+        self._inbox.append(Message(mid, qos, topic, payload, now, decoded))
+        if not self._wake.is_set():
+            self._wake.set()
 
     # -- writer side ---------------------------------------------------------------
     def run(self) -> Counters:
@@ -135,7 +147,7 @@ class IngestWorker:
         last_stats = time.monotonic()
         last_devices = time.monotonic()
         try:
-            while not self._stop.is_set() or not self._queue.empty():
+            while not self._stop.is_set() or self._inbox:
                 batch = self._take_batch()
                 if batch:
                     conn, writer = self._write_until_committed(conn, writer, batch)
@@ -161,19 +173,19 @@ class IngestWorker:
         return self._connected.wait(timeout_s)
 
     def _take_batch(self) -> list[Message]:
-        batch: list[Message] = []
-        try:
-            batch.append(self._queue.get(timeout=0.1))
-        except queue.Empty:
-            return batch
+        """Up to batch_max_messages, waiting at most batch_max_age_s after the first arrives."""
+        inbox = self._inbox
+        if not inbox:
+            self._wake.clear()
+            if not inbox:  # checked again after clear: a message may have come in between
+                self._wake.wait(0.1)
+            if not inbox:
+                return []
         deadline = time.monotonic() + self.config.batch_max_age_s
-        while len(batch) < self.config.batch_max_messages:
-            remaining = deadline - time.monotonic()
-            try:
-                batch.append(self._queue.get_nowait() if remaining <= 0 else self._queue.get(timeout=remaining))
-            except queue.Empty:
-                break
-        return batch
+        limit = self.config.batch_max_messages
+        while len(inbox) < limit and time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.002)
+        return [inbox.popleft() for _ in range(min(len(inbox), limit))]
 
     def _write_until_committed(
         self, conn: psycopg.Connection[tuple[object, ...]], writer: Writer, batch: list[Message]
@@ -204,6 +216,11 @@ class IngestWorker:
         c.rejected += len(result.rejected)
         c.batches += 1
         c.last_batch_ms = latency_ms
+        if result.readings:
+            c.last_commit_s = time.time()
+            if c.first_commit_s is None:
+                c.first_commit_s = c.last_commit_s
+                c.first_readings = result.readings
 
     def _answer(self, msg: Message, rejection: Rejection) -> None:
         device = msg.decoded.topic
@@ -239,7 +256,7 @@ class IngestWorker:
                 conn = psycopg.connect(self.config.dsn, connect_timeout=5)
                 return conn, Writer(conn, auto_register=self.config.auto_register)
             except psycopg.OperationalError as exc:
-                if self._stop.is_set() and self._queue.empty():
+                if self._stop.is_set() and not self._inbox:
                     raise
                 log.warning("database unavailable (%s); retrying in %.1f s", exc, delay_s)
                 time.sleep(delay_s)

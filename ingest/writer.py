@@ -155,4 +155,4 @@ def _copy(cur: psycopg.Cursor[tuple[object, ...]], statement: str, readings: lis
     with cur.copy(statement) as copy:
         copy.set_types(queries.READING_TYPES)
         for r in readings:
-            copy.write_row((r.time, r.device_id, r.metric, r.value))
+            copy.write_row(r)  # a Reading is the row: (time, device_id, metric, value)

@@ -6,6 +6,7 @@ This is the only module that imports several of the packages: it turns the one
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import multiprocessing
@@ -72,7 +73,9 @@ def _ingest_process(settings: Settings, index: int, shared: bool) -> None:
     worker = IngestWorker(ingest_config(settings, index=index, shared=shared))
     _stop_on_signals(callback=worker.stop)
     counters = worker.run()
-    log.info("ingest worker %d stopped: %s", index, counters)
+    log.info("ingest worker %d stopped", index)
+    # One machine-readable line for scripts and benchmarks.
+    print("ingest-summary " + json.dumps(dataclasses.asdict(counters)), file=sys.stderr, flush=True)
 
 
 def run_ingest(settings: Settings, *, workers: int = 1) -> int:

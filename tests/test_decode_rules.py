@@ -152,3 +152,39 @@ def test_arbitrary_json_never_raises(document: object) -> None:
 @given(st.text(max_size=80))
 def test_arbitrary_topics_never_raise(topic: str) -> None:
     _check(decode(topic, b'{"metrics": {"noise_dba": 40}}', NOW))
+
+
+canonical_docs = st.fixed_dictionaries(
+    {"metrics": st.dictionaries(
+        st.sampled_from(["pm25_ugm3", "noise_dba", "temperature_c", "humidity_pct", "bogus"]),
+        st.one_of(st.integers(-300, 3000), st.floats(-300, 3000, allow_nan=False), st.text(max_size=3)),
+        max_size=4,
+    )},
+    optional={"time": st.one_of(
+        st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 1, 1)).map(lambda d: d.isoformat()),
+        st.just("garbage"),
+    )},
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(canonical_docs)
+def test_fast_path_agrees_with_the_general_path(document: dict[str, object]) -> None:
+    from ingest import decode as module
+    from ingest.topics import parse_topic
+
+    payload = json.dumps(document).encode()
+    device = parse_topic(TOPIC)
+    assert device is not None
+    fast = module._fast_canonical(device, payload, NOW, Limits())
+    try:
+        measures, _ = module._measures(device, payload, NOW)
+        slow = module._validate(device, measures, NOW, Limits())
+    except module.PayloadError:
+        slow = None
+    if fast is not None:
+        assert slow is not None and fast == slow
+    full = decode(TOPIC, payload, NOW)
+    assert (full.rejection is None) == (slow is not None)
+    if slow is not None:
+        assert list(full.readings) == slow
