@@ -99,7 +99,9 @@ def _fast_canonical(device: DeviceTopic, payload: bytes, now: datetime, limits: 
         except ValueError:
             return None
         time = time.replace(tzinfo=UTC) if time.tzinfo is None else time.astimezone(UTC)
-        if not (now - timedelta(seconds=limits.max_age_s) <= time <= now + timedelta(seconds=limits.future_tolerance_s)):
+        if not (
+            now - timedelta(seconds=limits.max_age_s) <= time <= now + timedelta(seconds=limits.future_tolerance_s)
+        ):
             return None
     else:
         return None

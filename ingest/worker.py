@@ -11,9 +11,11 @@ capped by the MQTT v5 Receive Maximum, which bounds memory.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -55,6 +57,7 @@ class IngestConfig:
     limits: Limits = field(default_factory=Limits)
     auto_register: bool = True
     stats_interval_s: float = 10.0
+    writers: int = 2
 
 
 @dataclass
@@ -72,6 +75,15 @@ class Counters:
     first_readings: int = 0
 
 
+@dataclass
+class _Slot:
+    """One writer thread's connection and writer."""
+
+    conn: psycopg.Connection[tuple[object, ...]]
+    writer: Writer
+    devices_read_at: float = field(default_factory=time.monotonic)
+
+
 class IngestWorker:
     """One ingest process's worth of work. Call :meth:`run`; :meth:`stop` from any thread."""
 
@@ -83,6 +95,8 @@ class IngestWorker:
         self._inbox: deque[Message] = deque()
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._counters_lock = threading.Lock()
+        self._fatal: Exception | None = None
         self._connected = threading.Event()
         self._client = self._make_client()
 
@@ -139,30 +153,49 @@ class IngestWorker:
         connect_props.SessionExpiryInterval = SESSION_EXPIRY_S
         connect_props.ReceiveMaximum = self.config.receive_maximum
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
-        conn, writer = self._open_writer()
+        # Several writers on their own connections: while PostgreSQL works on one batch,
+        # Python encodes the next. A free slot is taken per batch and given back after it.
+        slots: queue.Queue[_Slot] = queue.Queue()
+        for _ in range(self.config.writers):
+            slots.put(_Slot(*self._open_writer()))
         self._client.connect_async(
             self.config.mqtt_host, self.config.mqtt_port, keepalive=30, clean_start=False, properties=connect_props
         )
         self._client.loop_start()
         last_stats = time.monotonic()
-        last_devices = time.monotonic()
+        executor = ThreadPoolExecutor(max_workers=self.config.writers, thread_name_prefix="ingest-writer")
         try:
             while not self._stop.is_set() or self._inbox:
                 batch = self._take_batch()
                 if batch:
-                    conn, writer = self._write_until_committed(conn, writer, batch)
-                now = time.monotonic()
-                if now - last_stats > self.config.stats_interval_s:
-                    conn = self._record_stats(conn)
-                    last_stats = now
-                if now - last_devices > 30:
-                    writer.refresh_devices()
-                    last_devices = now
+                    executor.submit(self._commit_on, slots.get(), batch, slots)
+                if time.monotonic() - last_stats > self.config.stats_interval_s:
+                    slot = slots.get()
+                    self._record_stats(slot.conn)
+                    slots.put(slot)
+                    last_stats = time.monotonic()
         finally:
+            executor.shutdown(wait=True)
             self._client.disconnect()
             self._client.loop_stop()
-            conn.close()
+            while not slots.empty():
+                slots.get().conn.close()
+        if self._fatal is not None:
+            raise self._fatal
         return self.counters
+
+    def _commit_on(self, slot: _Slot, batch: list[Message], slots: queue.Queue[_Slot]) -> None:
+        try:
+            slot.conn, slot.writer = self._write_until_committed(slot.conn, slot.writer, batch)
+            if time.monotonic() - slot.devices_read_at > 30:
+                slot.writer.refresh_devices()
+                slot.devices_read_at = time.monotonic()
+        except Exception as exc:  # not a database outage: stop, unacknowledged, and report it
+            log.exception("ingest writer failed; stopping without acknowledging the batch")
+            self._fatal = exc
+            self._stop.set()
+        finally:
+            slots.put(slot)
 
     def stop(self) -> None:
         """Finish the batch in hand and everything already received, then return from run()."""
@@ -209,6 +242,10 @@ class IngestWorker:
         self._client.ack_many(msg.mid for msg in batch if msg.qos == 1)
         for msg, rejection in result.rejected:
             self._answer(msg, rejection)
+        with self._counters_lock:
+            self._count(result, latency_ms)
+
+    def _count(self, result: BatchResult, latency_ms: float) -> None:
         c = self.counters
         c.messages += result.messages
         c.readings += result.readings
@@ -236,7 +273,7 @@ class IngestWorker:
         }
         self._client.publish(device.errors_topic, orjson.dumps(body), qos=1)
 
-    def _record_stats(self, conn: psycopg.Connection[tuple[object, ...]]) -> psycopg.Connection[tuple[object, ...]]:
+    def _record_stats(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
         c = self.counters
         try:
             with conn.transaction():
@@ -246,7 +283,6 @@ class IngestWorker:
                 )
         except psycopg.OperationalError:
             log.warning("could not record ingest stats; database unavailable")
-        return conn
 
     def _open_writer(self) -> tuple[psycopg.Connection[tuple[object, ...]], Writer]:
         """Connect and prepare a writer, retrying with backoff while the database is away."""

@@ -144,7 +144,8 @@ class Writer:
             seen = latest.get(key)
             if seen is None or seen.time < r.time:
                 latest[key] = r
-        rows = list(latest.values())
+        # Sorted: concurrent writers then lock the same rows in the same order (no deadlock).
+        rows = sorted(latest.values(), key=lambda r: (r.device_id, r.metric))
         self._conn.execute(
             queries.UPSERT_LATEST,
             ([r.device_id for r in rows], [r.metric for r in rows], [r.time for r in rows], [r.value for r in rows]),

@@ -57,6 +57,7 @@ def ingest_config(settings: Settings, *, index: int = 0, shared: bool = False): 
         batch_max_messages=settings.ingest_batch_max_messages,
         batch_max_age_s=settings.ingest_batch_max_age_ms / 1000,
         receive_maximum=settings.ingest_receive_maximum,
+        writers=settings.ingest_writers,
         limits=Limits(
             max_payload_bytes=settings.ingest_max_payload_bytes,
             future_tolerance_s=settings.ingest_future_tolerance_s,
