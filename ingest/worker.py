@@ -18,6 +18,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -26,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest import queries
+from ingest import metrics, queries
 from ingest._mqtt import FastClient
 from ingest.decode import Limits, decode
 from ingest.models import Rejection
@@ -58,6 +59,8 @@ class IngestConfig:
     auto_register: bool = True
     stats_interval_s: float = 10.0
     writers: int = 2
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0  # 0: no /metrics endpoint
 
 
 @dataclass
@@ -73,6 +76,8 @@ class Counters:
     first_commit_s: float | None = None
     last_commit_s: float | None = None
     first_readings: int = 0
+    redelivered_batches: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -164,6 +169,7 @@ class IngestWorker:
         self._client.loop_start()
         last_stats = time.monotonic()
         executor = ThreadPoolExecutor(max_workers=self.config.writers, thread_name_prefix="ingest-writer")
+        exporter = self._serve_metrics()
         try:
             while not self._stop.is_set() or self._inbox:
                 batch = self._take_batch()
@@ -175,6 +181,9 @@ class IngestWorker:
                     slots.put(slot)
                     last_stats = time.monotonic()
         finally:
+            if exporter is not None:
+                exporter.shutdown()
+                exporter.server_close()
             executor.shutdown(wait=True)
             self._client.disconnect()
             self._client.loop_stop()
@@ -196,6 +205,37 @@ class IngestWorker:
             self._stop.set()
         finally:
             slots.put(slot)
+
+    def _serve_metrics(self) -> ThreadingHTTPServer | None:
+        if not self.config.metrics_port:
+            return None
+        try:
+            return metrics.serve(self.config.metrics_host, self.config.metrics_port, self.metrics_text)
+        except OSError as exc:  # metrics are not worth stopping ingestion for
+            log.warning(
+                "no /metrics endpoint: cannot listen on %s:%d (%s); set SMARTCITY_INGEST_METRICS_PORT",
+                self.config.metrics_host,
+                self.config.metrics_port,
+                exc,
+            )
+            return None
+
+    def metrics_text(self) -> str:
+        """The worker's counters in Prometheus text format."""
+        with self._counters_lock:
+            c = self.counters
+            values = {
+                "messages": c.messages,
+                "readings": c.readings,
+                "inserted": c.inserted,
+                "rejected": c.rejected,
+                "batches": c.batches,
+                "redelivered_batches": c.redelivered_batches,
+                "last_batch_ms": c.last_batch_ms,
+                "backlog_messages": len(self._inbox),
+            }
+            by_reason = dict(c.rejected_by_reason)
+        return metrics.render(values, by_reason, worker=self.config.client_id)
 
     def stop(self) -> None:
         """Finish the batch in hand and everything already received, then return from run()."""
@@ -251,6 +291,9 @@ class IngestWorker:
         c.readings += result.readings
         c.inserted += result.inserted
         c.rejected += len(result.rejected)
+        for _, rejection in result.rejected:
+            c.rejected_by_reason[rejection.reason] = c.rejected_by_reason.get(rejection.reason, 0) + 1
+        c.redelivered_batches += int(result.redelivered)
         c.batches += 1
         c.last_batch_ms = latency_ms
         if result.readings:

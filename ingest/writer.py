@@ -41,6 +41,7 @@ class BatchResult:
     messages: int = 0
     readings: int = 0
     inserted: int = 0
+    redelivered: bool = False
     rejected: list[tuple[Message, Rejection]] = field(default_factory=list)
 
 
@@ -101,7 +102,9 @@ class Writer:
                 with self._conn.cursor() as cur:
                     cur.executemany(queries.REGISTER_DEVICE, list(new_devices.values()))
             if readings:
+                before = self.redelivered_batches
                 result.inserted = self._insert(readings)
+                result.redelivered = self.redelivered_batches > before
                 self._upsert_latest(readings)
             if result.rejected:
                 with self._conn.cursor() as cur:

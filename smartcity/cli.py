@@ -105,11 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_db)
 
     p = sub.add_parser("ingest", help="land MQTT readings in TimescaleDB")
-    p.add_argument("action", nargs="?", choices=["run", "decode"], default="run")
-    p.add_argument("--workers", type=int, default=1, help="processes on a shared subscription")
-    p.add_argument("--topic", help="topic the payload was published on (decode)")
-    p.add_argument("file", nargs="?", default="-", help="payload file for decode, - for stdin")
-    p.set_defaults(handler=_ingest)
+    p.set_defaults(handler=_ingest, action="run", workers=1)
+    actions = p.add_subparsers(dest="action")
+    run = actions.add_parser("run", help="consume the broker until stopped (the default)")
+    run.add_argument("--workers", type=int, default=1, help="processes on a shared subscription")
+    dec = actions.add_parser("decode", help="print what a payload decodes to, or why it is refused")
+    dec.add_argument("--topic", required=True, help="topic the payload was published on; it names the device")
+    dec.add_argument("file", nargs="?", default="-", help="payload file, - for standard input")
 
     p = sub.add_parser("sim", help="simulated city devices")
     p.add_argument("action", choices=["run"])

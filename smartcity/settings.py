@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     ingest_batch_max_messages: int = Field(default=5000, ge=1)
     ingest_batch_max_age_ms: int = Field(default=200, ge=1)
     ingest_receive_maximum: int = Field(default=20000, ge=1, le=65535)
+    ingest_client_id: str = Field(default="smartcity-ingest", min_length=1, max_length=64)
+    ingest_metrics_port: int = Field(default=9464, ge=0, le=65535, description="0 turns /metrics off.")
     ingest_writers: int = Field(default=2, ge=1, le=16)
     ingest_max_payload_bytes: int = Field(default=65536, ge=16)
     ingest_future_tolerance_s: float = Field(default=300.0, ge=0)
