@@ -28,6 +28,7 @@ def _cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[
     return subprocess.run(
         [sys.executable, "-m", "smartcity.cli", "ingest", "decode", *args],
         input=stdin.decode() if stdin is not None else None,
+        check=False,
         capture_output=True,
         text=True,
         timeout=60,
