@@ -11,6 +11,11 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_staging (
 ) ON COMMIT DELETE ROWS
 """
 
+CREATE_LATEST_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS ingest_latest (LIKE ingest_staging) ON COMMIT DELETE ROWS
+"""
+COPY_LATEST = "COPY ingest_latest (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
+
 COPY_READINGS = "COPY readings (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
 COPY_STAGING = "COPY ingest_staging (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
 READING_TYPES = ("timestamptz", "text", "text", "float8")
@@ -22,9 +27,10 @@ SELECT time, device_id, metric, value FROM ingest_staging
 ON CONFLICT DO NOTHING
 """
 
+# Rows in key order, so that concurrent writers lock them in the same order (no deadlock).
 UPSERT_LATEST = """
 INSERT INTO latest_readings AS l (device_id, metric, time, value)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::float8[])
+SELECT device_id, metric, time, value FROM ingest_latest ORDER BY device_id, metric
 ON CONFLICT (device_id, metric) DO UPDATE
 SET time = excluded.time, value = excluded.value
 WHERE l.time < excluded.time

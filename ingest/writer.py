@@ -60,6 +60,7 @@ class Writer:
         self._known: set[str] = set()
         self.redelivered_batches = 0
         conn.execute(queries.CREATE_STAGING)
+        conn.execute(queries.CREATE_LATEST_STAGING)
         self._known.update(str(row[0]) for row in conn.execute(queries.KNOWN_DEVICES))
         conn.commit()
 
@@ -147,12 +148,9 @@ class Writer:
             seen = latest.get(key)
             if seen is None or seen.time < r.time:
                 latest[key] = r
-        # Sorted: concurrent writers then lock the same rows in the same order (no deadlock).
-        rows = sorted(latest.values(), key=lambda r: (r.device_id, r.metric))
-        self._conn.execute(
-            queries.UPSERT_LATEST,
-            ([r.device_id for r in rows], [r.metric for r in rows], [r.time for r in rows], [r.value for r in rows]),
-        )
+        with self._conn.cursor() as cur:
+            _copy(cur, queries.COPY_LATEST, list(latest.values()))
+            cur.execute(queries.UPSERT_LATEST)
 
 
 def _copy(cur: psycopg.Cursor[tuple[object, ...]], statement: str, readings: list[Reading]) -> None:
