@@ -65,3 +65,21 @@ def test_older_reading_does_not_overwrite_latest(
         "SELECT time FROM latest_readings WHERE device_id = %s AND metric = 'pm25_ugm3'", (device,)
     ).fetchone()
     assert row == (now - timedelta(minutes=1),)
+
+
+def test_unknown_device_is_refused_when_auto_registration_is_off(
+    conn: psycopg.Connection[tuple[object, ...]], dsn: str, unique: str
+) -> None:
+    device = f"stranger-{unique}"
+    with psycopg.connect(dsn) as wconn:
+        result = Writer(wconn, auto_register=False).write(
+            _messages(device, datetime.now(UTC) - timedelta(minutes=5), 2)
+        )
+    assert result.inserted == 0
+    assert [r.reason for _, r in result.rejected] == ["unknown_device", "unknown_device"]
+    assert "not registered" in result.rejected[0][1].sentence
+    dead = conn.execute(
+        "SELECT count(*) FROM dead_letters WHERE device_id = %s AND reason = 'unknown_device'", (device,)
+    )
+    assert dead.fetchone() == (2,)
+    assert conn.execute("SELECT 1 FROM devices WHERE device_id = %s", (device,)).fetchone() is None
