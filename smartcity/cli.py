@@ -63,6 +63,12 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 def _sim(settings: Settings, args: argparse.Namespace) -> int:
     from smartcity import services
 
+    if args.action == "backfill":
+        return services.run_backfill(
+            settings, days=args.days, devices=args.devices, seed=args.seed, anomaly_rate=args.anomaly_rate
+        )
+    if args.action == "truth":
+        return services.export_truth(settings, run_id=args.run or "", csv_path=args.csv)
     return services.run_sim(settings, devices=args.devices, speed=args.speed, seed=args.seed, duration_s=args.duration)
 
 
@@ -114,8 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("file", nargs="?", default="-", help="payload file, - for standard input")
 
     p = sub.add_parser("sim", help="simulated city devices")
-    p.add_argument("action", choices=["run"])
+    p.add_argument("action", choices=["run", "backfill", "truth"])
     p.add_argument("--devices", type=int, default=None)
+    p.add_argument("--days", type=float, default=7.0, help="backfill: days of history up to now")
+    p.add_argument("--anomaly-rate", type=float, default=0.2, help="backfill: anomalies per device and day")
+    p.add_argument("--run", help="truth: the backfill run to export (default: all)")
+    p.add_argument("--csv", default="-", help="truth: CSV file to write, - for standard output")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--duration", type=float, default=None, help="stop after this many wall seconds")

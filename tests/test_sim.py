@@ -64,3 +64,116 @@ def test_every_simulated_message_is_accepted_by_the_decoder() -> None:
 def test_unknown_kind_is_refused_by_name() -> None:
     with pytest.raises(FleetError, match="submarine"):
         sample(pd.DataFrame({"device_id": ["x"], "kind": ["submarine"]}), KST_MIDNIGHT, seed=1, interval_s=10)
+
+
+# -- weather, holidays, space, anomalies --------------------------------------------
+import numpy as np  # noqa: E402
+
+from sensors_sim import anomalies, weather  # noqa: E402
+from sensors_sim.calendar import is_day_off  # noqa: E402
+from sensors_sim.signals import generate  # noqa: E402
+
+
+def test_holiday_morning_is_quiet_like_a_sunday() -> None:
+    chuseok = datetime(2026, 9, 24, 23, 0, tzinfo=UTC)  # 2026-09-25 08:00 KST, Chuseok, a Friday
+    assert is_day_off(chuseok.date() + timedelta(days=1))
+    fleet = pd.DataFrame({"device_id": [f"t-{i}" for i in range(20)], "kind": ["traffic"] * 20})
+    holiday = np.mean([m["vehicle_count"] for _, _, m in sample(fleet, chuseok, seed=1, interval_s=300)])
+    workday = np.mean(
+        [m["vehicle_count"] for _, _, m in sample(fleet, chuseok - timedelta(days=2), seed=1, interval_s=300)]
+    )
+    assert holiday < 0.6 * workday
+
+
+def _times(start: datetime, days: float, step_s: float = 300) -> np.ndarray:
+    return np.arange(start.timestamp(), start.timestamp() + days * 86400, step_s)
+
+
+def test_rain_raises_the_stream_and_washes_out_particulates() -> None:
+    times = _times(datetime(2026, 6, 1, tzinfo=UTC), 30)
+    rain = weather.rain_mm_h(times, 42)
+    assert rain.max() > 0 and (rain == 0).mean() > 0.5
+    fleet = pd.DataFrame({"device_id": ["w-1", "a-1"], "kind": ["water", "air"]})
+    blocks = {b.kind: b for b in generate(fleet, times, seed=42, interval_s=300)}
+    level = blocks["water"].values["water_level_m"][0]
+    wet = weather.rain_last_6h_mm(times, 42) > 5
+    assert level[wet].mean() > level[~wet].mean() + 0.2
+    pm = blocks["air"].values["pm25_ugm3"][0]
+    raining = rain > 3
+    assert pm[raining].mean() < pm[rain == 0].mean()
+
+
+def test_yellow_dust_raises_pm_at_every_station() -> None:
+    times = _times(datetime(2026, 3, 1, tzinfo=UTC), 92, 3600)
+    dusty = weather.dust(times, 42)
+    assert dusty.any() and not dusty.all()
+    fleet = pd.DataFrame(
+        {"device_id": [f"aq-{i}" for i in range(8)], "kind": ["air"] * 8,
+         "lon_deg": np.linspace(126.78, 126.88, 8), "lat_deg": np.linspace(37.62, 37.70, 8)}
+    )  # fmt: skip
+    pm10 = generate(fleet, times, seed=42, interval_s=3600)[0].values["pm10_ugm3"]
+    for station in pm10:
+        assert station[dusty].mean() > 2 * station[~dusty].mean()
+
+
+def test_near_stations_correlate_more_than_far_ones() -> None:
+    times = _times(datetime(2026, 11, 1, tzinfo=UTC), 14, 900)
+    fleet = pd.DataFrame(
+        {"device_id": ["near-a", "near-b", "far"], "kind": ["air"] * 3,
+         "lon_deg": [126.830, 126.833, 126.900], "lat_deg": [37.650, 37.652, 37.600]}
+    )  # fmt: skip
+    pm = generate(fleet, times, seed=3, interval_s=900)[0].values["pm25_ugm3"]
+    detrended = pm - pm.mean(axis=0)  # remove the city-wide part shared by all
+    near = np.corrcoef(detrended[0], detrended[1])[0, 1]
+    far = np.corrcoef(detrended[0], detrended[2])[0, 1]
+    assert near > far + 0.3
+
+
+def test_anomaly_plan_is_deterministic_and_inside_its_range() -> None:
+    fleet = pd.DataFrame(
+        {
+            "device_id": [f"{k}-{i}" for k in ("air", "energy") for i in range(10)],
+            "kind": ["air"] * 10 + ["energy"] * 10,
+        }
+    )
+    start = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
+    end = start + 7 * 86400
+    first = anomalies.plan(fleet, start, end, interval_s=300, per_device_day=0.5, seed=9)
+    again = anomalies.plan(fleet, start, end, interval_s=300, per_device_day=0.5, seed=9)
+    pd.testing.assert_frame_equal(first, again)
+    assert len(first) > 20
+    assert set(first["kind"]) == set(anomalies.KINDS)
+    assert (first["started_at"] >= start).all() and (first["ended_at"] < end).all()
+    assert (first["ended_at"] >= first["started_at"]).all()
+    assert ((first["started_at"] % 300) == 0).all()
+
+
+def test_applied_anomalies_change_exactly_their_windows() -> None:
+    fleet = pd.DataFrame({"device_id": [f"air-{i}" for i in range(6)], "kind": ["air"] * 6})
+    times = _times(datetime(2026, 11, 1, tzinfo=UTC), 3)
+    truth = anomalies.plan(fleet, times[0], times[-1] + 300, interval_s=300, per_device_day=1.0, seed=5)
+    clean = generate(fleet, times, seed=5, interval_s=300)[0]
+    dirty = generate(fleet, times, seed=5, interval_s=300)
+    anomalies.apply(dirty, times, truth, seed=5)
+    for row in truth.itertuples():
+        i = clean.device_ids.index(row.device_id)
+        inside = (times >= row.started_at) & (times <= row.ended_at)
+        before, after = clean.values[row.metric][i], dirty[0].values[row.metric][i]
+        if row.kind == "dropout":
+            assert np.isnan(after[inside]).all()
+        elif row.kind == "stuck":
+            assert np.unique(after[inside]).size == 1
+        else:
+            assert not np.allclose(before[inside], after[inside])
+    untouched_metric = dirty[0].values["o3_ppb"]
+    assert np.array_equal(untouched_metric, clean.values["o3_ppb"])  # o3 is never planned
+
+
+def test_bulk_and_step_generation_agree() -> None:
+    fleet = pd.DataFrame({"device_id": ["air-1", "noise-1"], "kind": ["air", "noise"]})
+    when = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)
+    times = _times(when - timedelta(hours=1), 1 / 12)
+    bulk = {b.kind: b for b in generate(fleet, times, seed=8, interval_s=300)}
+    step = dict((k, m) for _, k, m in sample(fleet, datetime.fromtimestamp(times[3], UTC), seed=8, interval_s=300))
+    assert step["air"]["pm25_ugm3"] == bulk["air"].values["pm25_ugm3"][0, 3]
+    assert step["noise"]["noise_dba"] == bulk["noise"].values["noise_dba"][0, 3]
