@@ -127,6 +127,9 @@ def generate(fleet: pd.DataFrame, times_s: np.ndarray, *, seed: int, interval_s:
             return normal(hashes, steps, channel, seed)
 
         values = _kind_values(
+            str(kind), group, o=o, noise=z, hours=hours, traffic=traffic, temp=temp, rain=rain, rain6=rain6,
+            dusty=dusty, night=night, office=office, interval_s=interval_s, times_s=times_s,
+        )  # fmt: skip
             str(kind), group, o, z, hours, traffic, temp, rain, rain6, dusty, night, office, interval_s, times_s
         )
         blocks.append(Block(str(kind), ids, {m: np.asarray(v, dtype=np.float64) for m, v in values.items()}))
@@ -145,6 +148,7 @@ def _positions_km(group: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def _kind_values(
     kind: str,
     group: pd.DataFrame,
+    *,
     o: np.ndarray,
     noise: Callable[[int], np.ndarray],
     hours: np.ndarray,

@@ -194,9 +194,7 @@ def run_sim(
     return 0
 
 
-def run_backfill(
-    settings: Settings, *, days: float, devices: int | None, seed: int | None, anomaly_rate: float
-) -> int:
+def run_backfill(settings: Settings, *, days: float, devices: int | None, seed: int | None, anomaly_rate: float) -> int:
     """Write ``days`` of history for the district's fleet, with labelled anomalies."""
     from sensors_sim.backfill import backfill, print_progress
     from twin import store
@@ -211,7 +209,9 @@ def run_backfill(
     with psycopg.connect(settings.database_dsn()) as conn:
         fleet = store.read_sites(conn, settings.district)
         if fleet.empty:
-            raise SmartcityError(f"district {settings.district!r} has no device sites: run 'smartcity twin load-default'")
+            raise SmartcityError(
+                f"district {settings.district!r} has no device sites: run 'smartcity twin load-default'"
+            )
         if devices is not None:
             fleet = fleet.head(devices)
         result = backfill(
