@@ -130,8 +130,6 @@ def generate(fleet: pd.DataFrame, times_s: np.ndarray, *, seed: int, interval_s:
             str(kind), group, o=o, noise=z, hours=hours, traffic=traffic, temp=temp, rain=rain, rain6=rain6,
             dusty=dusty, night=night, office=office, interval_s=interval_s, times_s=times_s,
         )  # fmt: skip
-            str(kind), group, o, z, hours, traffic, temp, rain, rain6, dusty, night, office, interval_s, times_s
-        )
         blocks.append(Block(str(kind), ids, {m: np.asarray(v, dtype=np.float64) for m, v in values.items()}))
     return blocks
 
