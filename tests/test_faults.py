@@ -6,7 +6,6 @@ Ingest runs as its own process (the real command), so it can be killed for real.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from smartcity import _postgres, stack
 from smartcity.settings import Settings
 from tests.fixtures.services import wait_for
-from tests.fixtures.stack import Broker
+from tests.fixtures.stack import Broker, cli_env
 
 pytestmark = pytest.mark.integration
 
@@ -31,17 +30,7 @@ DEVICES = 500
 
 
 def _env(settings: Settings, client_id: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        SMARTCITY_HOME=str(settings.home),
-        SMARTCITY_PG_PORT=str(settings.pg_port),
-        SMARTCITY_MQTT_PORT=str(settings.mqtt_port),
-        SMARTCITY_MQTT_DEMO_PORT=str(settings.mqtt_demo_port),
-        SMARTCITY_INGEST_CLIENT_ID=client_id,
-    )
-    if settings.dsn:
-        env["SMARTCITY_DSN"] = settings.dsn
-    return env
+    return cli_env(settings, SMARTCITY_INGEST_CLIENT_ID=client_id)
 
 
 def _start_ingest(env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 from ingest.worker import IngestConfig, IngestWorker
 from smartcity.settings import Settings
 from tests.fixtures.services import mosquitto_pub, wait_for
-from tests.fixtures.stack import Broker, free_port
+from tests.fixtures.stack import Broker, cli_env, free_port
 
 DATA = Path(__file__).parent / "data" / "payloads"
 
@@ -90,17 +89,7 @@ def test_metrics_endpoint_counts_messages_and_dead_letters(dsn: str, broker: Bro
 
 @pytest.mark.integration
 def test_two_workers_share_the_stream(settings: Settings, dsn: str, broker: Broker, unique: str) -> None:
-    env = dict(os.environ)
-    env.update(
-        SMARTCITY_HOME=str(settings.home),
-        SMARTCITY_PG_PORT=str(settings.pg_port),
-        SMARTCITY_MQTT_PORT=str(settings.mqtt_port),
-        SMARTCITY_MQTT_DEMO_PORT=str(settings.mqtt_demo_port),
-        SMARTCITY_INGEST_CLIENT_ID=f"shared-{unique}",
-        SMARTCITY_INGEST_METRICS_PORT="0",
-    )
-    if settings.dsn:
-        env["SMARTCITY_DSN"] = settings.dsn
+    env = cli_env(settings, SMARTCITY_INGEST_CLIENT_ID=f"shared-{unique}", SMARTCITY_INGEST_METRICS_PORT="0")
     proc = subprocess.Popen(
         [sys.executable, "-m", "smartcity.cli", "ingest", "run", "--workers", "2"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

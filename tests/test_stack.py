@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 from smartcity import _processes, db, stack
 from smartcity.errors import MigrationError, PortInUseError
 from smartcity.settings import Settings
+from tests.fixtures.stack import cli_env
 
 pytestmark = pytest.mark.integration
 
@@ -22,13 +22,7 @@ pytestmark = pytest.mark.integration
 def test_status_reports_both_services(settings: Settings, dsn: str) -> None:
     if settings.dsn:
         pytest.skip("external services given by SMARTCITY_TEST_*: no local stack to report")
-    env = dict(os.environ)
-    env.update(
-        SMARTCITY_HOME=str(settings.home),
-        SMARTCITY_PG_PORT=str(settings.pg_port),
-        SMARTCITY_MQTT_PORT=str(settings.mqtt_port),
-        SMARTCITY_MQTT_DEMO_PORT=str(settings.mqtt_demo_port),
-    )
+    env = cli_env(settings)
     out = subprocess.run(
         [sys.executable, "-m", "smartcity.cli", "stack", "status", "--json"],
         capture_output=True, text=True, env=env, check=True,

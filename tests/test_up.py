@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import psycopg
 import pytest
 
 from smartcity.settings import Settings
-from tests.fixtures.stack import free_port
+from tests.fixtures.stack import cli_env, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -22,12 +21,8 @@ def test_up_runs_the_city_and_ctrl_c_stops_it(settings: Settings, dsn: str) -> N
     if settings.dsn:
         pytest.skip("`smartcity up` manages the local stack; external services were given")
     port = free_port()
-    env = dict(os.environ)
-    env.update(
-        SMARTCITY_HOME=str(settings.home),
-        SMARTCITY_PG_PORT=str(settings.pg_port),
-        SMARTCITY_MQTT_PORT=str(settings.mqtt_port),
-        SMARTCITY_MQTT_DEMO_PORT=str(settings.mqtt_demo_port),
+    env = cli_env(
+        settings,
         SMARTCITY_DASHBOARD_PORT=str(port),
         SMARTCITY_SIM_INTERVAL_S="1",
         SMARTCITY_ANALYTICS_INTERVAL_S="5",
