@@ -69,7 +69,15 @@ def _sim(settings: Settings, args: argparse.Namespace) -> int:
         )
     if args.action == "truth":
         return services.export_truth(settings, run_id=args.run or "", csv_path=args.csv)
-    return services.run_sim(settings, devices=args.devices, speed=args.speed, seed=args.seed, duration_s=args.duration)
+    return services.run_sim(
+        settings,
+        devices=args.devices,
+        speed=args.speed,
+        seed=args.seed,
+        duration_s=args.duration,
+        payload_format=args.format,
+        malformed_share=args.malformed_share,
+    )
 
 
 def _twin(settings: Settings, args: argparse.Namespace) -> int:
@@ -122,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sim", help="simulated city devices")
     p.add_argument("action", choices=["run", "backfill", "truth"])
     p.add_argument("--devices", type=int, default=None)
+    p.add_argument("--format", choices=["canonical", "senml"], default="canonical", help="run: payload format")
+    p.add_argument("--malformed-share", type=float, default=0.0, help="run: share of deliberately broken messages")
     p.add_argument("--days", type=float, default=7.0, help="backfill: days of history up to now")
     p.add_argument("--anomaly-rate", type=float, default=0.2, help="backfill: anomalies per device and day")
     p.add_argument("--run", help="truth: the backfill run to export (default: all)")

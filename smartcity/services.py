@@ -163,8 +163,13 @@ def run_sim(
     speed: float = 1.0,
     seed: int | None = None,
     duration_s: float | None = None,
+    payload_format: str = "canonical",
+    malformed_share: float = 0.0,
 ) -> int:
     from sensors_sim.publisher import SimConfig, run
+
+    if not 0.0 <= malformed_share <= 1.0 or speed <= 0:
+        raise SmartcityError(f"--malformed-share must be in 0..1 and --speed positive (got {malformed_share}, {speed})")
     from twin import store
 
     with psycopg.connect(settings.database_dsn()) as conn:
@@ -187,6 +192,8 @@ def run_sim(
         interval_s=settings.sim_interval_s,
         speed=speed,
         seed=settings.sim_seed if seed is None else seed,
+        payload_format=payload_format,
+        malformed_share=malformed_share,
     )
     stop = _stop_on_signals()
     sent = run(config, fleet, stop, duration_s=duration_s)

@@ -177,3 +177,23 @@ def test_bulk_and_step_generation_agree() -> None:
     step = dict((k, m) for _, k, m in sample(fleet, datetime.fromtimestamp(times[3], UTC), seed=8, interval_s=300))
     assert step["air"]["pm25_ugm3"] == bulk["air"].values["pm25_ugm3"][0, 3]
     assert step["noise"]["noise_dba"] == bulk["noise"].values["noise_dba"][0, 3]
+
+
+def test_malformed_share_is_deterministic_and_close_to_the_setting() -> None:
+    from sensors_sim.publisher import malformed_index
+
+    picks = [malformed_index(f"air-{d}", step, 0.2) for d in range(50) for step in range(200)]
+    assert picks == [malformed_index(f"air-{d}", step, 0.2) for d in range(50) for step in range(200)]
+    share = sum(p is not None for p in picks) / len(picks)
+    assert 0.17 < share < 0.23
+    assert {p for p in picks if p is not None} == {0, 1, 2}
+    assert all(malformed_index("air-1", s, 0.0) is None for s in range(100))
+
+
+def test_senml_and_canonical_payloads_decode_to_the_same_readings() -> None:
+    when = datetime.now(UTC).replace(microsecond=0)
+    values = {"pm25_ugm3": 12.5, "noise_dba": 51.0}
+    canon = decode("city/goyang/air/a-1", payload_for(when, values), when)
+    senml = decode("city/goyang/air/a-1", payload_for(when, values, "senml"), when)
+    assert senml.rejection is None
+    assert sorted(senml.readings) == sorted(canon.readings)
