@@ -15,9 +15,7 @@ import argparse
 import json
 import multiprocessing
 import os
-import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,18 +34,12 @@ from paho.mqtt.properties import Properties
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._stack import private_stack, report  # noqa: E402
 from ingest._mqtt import FastClient  # noqa: E402
 from ingest.decode import decode  # noqa: E402
-from smartcity import db, stack  # noqa: E402
-from smartcity.settings import Settings, load_settings  # noqa: E402
+from smartcity.settings import Settings  # noqa: E402
 
 AIR = {"pm10_ugm3": 30.0, "pm25_ugm3": 18.0, "no2_ppb": 20.0, "o3_ppb": 30.0, "co_ppm": 0.4, "temperature_c": 9.5}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _payloads(start: int, stop: int, per_message: int, base: datetime, run: str) -> list[tuple[str, bytes]]:
@@ -253,14 +245,7 @@ def main() -> int:
     parser.add_argument("--keep-stack", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; each figure is the median over rounds")
     args = parser.parse_args()
-    home = ROOT / ".smartcity" / "bench-stack"
-    shutil.rmtree(home, ignore_errors=True)
-    settings = load_settings(
-        home=home, pg_port=_free_port(), mqtt_port=_free_port(), mqtt_demo_port=_free_port(), dsn="", mqtt_username=""
-    )
-    stack.up(settings)
-    try:
-        db.migrate(settings.database_dsn())
+    with private_stack("bench-stack", keep=args.keep_stack) as settings:
         n = args.messages
         rounds = []
         for r in range(args.repeat):
@@ -286,10 +271,6 @@ def main() -> int:
                     "rss_mb_2workers": max(single2["rss_mb"], batch6_2["rss_mb"]),
                 }
             )
-    finally:
-        if not args.keep_stack:
-            stack.down(settings)
-            stack.purge(settings)
     figures: dict[str, float] = {}
     for key in rounds[0]:
         values = [r[key] for r in rounds]
@@ -302,11 +283,7 @@ def main() -> int:
             figures[key] = round(median, 3) if "ratio" in key else round(median)
     figures["messages"] = n
     figures["rounds"] = args.repeat
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        for key, value in figures.items():
-            print(f"{key:40s} {value}")
+    report(figures, as_json=args.json)
     return 0
 
 

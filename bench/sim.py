@@ -13,9 +13,6 @@ Usage: .venv/bin/python bench/sim.py [--json] [--devices 1000] [--days 30] [--li
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
-import socket
 import sys
 import threading
 import time
@@ -29,21 +26,14 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._stack import private_stack, report  # noqa: E402
 from sensors_sim.backfill import backfill  # noqa: E402
 from sensors_sim.publisher import SimConfig, run  # noqa: E402
 from sensors_sim.signals import generate, sample  # noqa: E402
-from smartcity import db, stack  # noqa: E402
-from smartcity.settings import load_settings  # noqa: E402
 
 MIX = (
     ("energy",) * 5 + ("air",) * 3 + ("traffic",) * 3 + ("light",) * 3 + ("noise",) * 2 + ("parking",) * 2 + ("water",)
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def fleet_of(n: int, seed: int = 1) -> pd.DataFrame:
@@ -93,14 +83,7 @@ def main() -> int:
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--live-s", type=float, default=30.0)
     args = parser.parse_args()
-    home = ROOT / ".smartcity" / "bench-sim-stack"
-    shutil.rmtree(home, ignore_errors=True)
-    settings = load_settings(
-        home=home, pg_port=_free_port(), mqtt_port=_free_port(), mqtt_demo_port=_free_port(), dsn="", mqtt_username=""
-    )
-    stack.up(settings)
-    try:
-        db.migrate(settings.database_dsn())
+    with private_stack("bench-sim-stack") as settings:
         fleet = fleet_of(args.devices)
         gen_rate = generation_rate(fleet, args.days)
         end = datetime(2026, 11, 1, tzinfo=UTC)
@@ -110,9 +93,6 @@ def main() -> int:
                 anomalies_per_device_day=0.2, run_id="bench",
             )  # fmt: skip
         publishing, generating = live_share("127.0.0.1", settings.mqtt_demo_port, 10_000, args.live_s)
-    finally:
-        stack.down(settings)
-        stack.purge(settings)
     figures = {
         "backfill_rows": result.rows,
         "backfill_wall_s": round(result.seconds, 1),
@@ -124,11 +104,7 @@ def main() -> int:
         "devices": args.devices,
         "days": args.days,
     }
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        for key, value in figures.items():
-            print(f"{key:32s} {value}")
+    report(figures, as_json=args.json)
     return 0
 
 

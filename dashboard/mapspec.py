@@ -62,7 +62,7 @@ def base_layers(buildings: pd.DataFrame, boundary: list[Any]) -> list[dict[str, 
             material={"ambient": 0.45, "diffuse": 0.6, "shininess": 24},
         ),
     ]
-    return [json.loads(pdk.Deck(layers=[layer]).to_json())["layers"][0] for layer in layers]
+    return [_spec(layer) for layer in layers]
 
 
 def sensor_frame(devices: pd.DataFrame) -> pd.DataFrame:
@@ -105,6 +105,11 @@ def sensor_layer(devices: pd.DataFrame) -> dict[str, Any]:
         extruded=True,
         pickable=True,
     )
+    return _spec(layer)
+
+
+def _spec(layer: pdk.Layer) -> dict[str, Any]:
+    """A pydeck layer as the JSON that createDeck reads (pydeck's own serialisation)."""
     spec: dict[str, Any] = json.loads(pdk.Deck(layers=[layer]).to_json())["layers"][0]
     return spec
 

@@ -14,7 +14,7 @@ import pytest
 from smartcity import _processes, db, stack
 from smartcity.errors import MigrationError, PortInUseError
 from smartcity.settings import Settings
-from tests.fixtures.stack import cli_env
+from tests.fixtures.stack import cli_env, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ def test_damaged_cluster_is_named(tmp_path: Path) -> None:
     from smartcity.errors import StackError
     from smartcity.settings import load_settings
 
-    broken = load_settings(home=tmp_path, pg_port=_free_port())
+    broken = load_settings(home=tmp_path, pg_port=free_port())
     (tmp_path / "pg" / "data").mkdir(parents=True)
     with pytest.raises(StackError, match=r"damaged \(PG_VERSION missing\)"):
         _postgres.up(broken, "pw")
@@ -81,9 +81,3 @@ def test_missing_binary_names_the_package() -> None:
 
     with pytest.raises(BinaryMissingError, match="install the Debian package mosquitto-nonexistent"):
         _processes.find_binary("no-such-broker-binary", Path("/nonexistent"), package="mosquitto-nonexistent")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
