@@ -8,12 +8,10 @@ kind, first and last affected report time: analytics is scored against exactly t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
-from sensors_sim.signals import Block, hash_id
+from sensors_sim.signals import Block, generate, hash_id, normal
 
 KINDS = ("spike", "level_shift", "drift", "stuck", "dropout", "noise_burst")
 # Metrics that can go wrong (cumulative counters, capacities and switches are left alone).
@@ -26,6 +24,21 @@ AFFECTED = {
     "water": ("water_level_m",),
     "light": ("light_power_w",),
     "footfall": ("footfall_count",),
+}
+# Where anomalies stay: odd, but what a working sensor can report (inside the ingest
+# vocabulary's ranges, which a test checks), so ingest stores them and analytics sees them.
+LIMITS = {
+    "pm25_ugm3": (0.0, 900.0),
+    "pm10_ugm3": (0.0, 1800.0),
+    "no2_ppb": (0.0, 1800.0),
+    "noise_dba": (20.0, 140.0),
+    "vehicle_count": (0.0, 90000.0),
+    "speed_kmh": (0.0, 250.0),
+    "parking_occupied": (0.0, 90000.0),
+    "power_kw": (0.0, 90000.0),
+    "water_level_m": (0.0, 45.0),
+    "light_power_w": (0.0, 9000.0),
+    "footfall_count": (0.0, 90000.0),
 }
 _DURATION_H = {
     "spike": (0.0, 0.0),
@@ -52,7 +65,7 @@ def plan(
         metrics = AFFECTED.get(str(kind), ())
         if not metrics:
             continue
-        rng = np.random.default_rng([seed, 303, hash_id(str(device_id))])
+        rng = np.random.default_rng([seed, 303, hash_id(str(device_id)), int(start_s)])
         count = int(rng.poisson(per_device_day * days))
         taken: list[tuple[float, float, str]] = []
         for _ in range(count):
@@ -72,52 +85,91 @@ def plan(
     return frame.sort_values(["started_at", "device_id"], ignore_index=True)
 
 
-@dataclass(frozen=True)
-class _Planned:
-    device_id: str
-    metric: str
-    kind: str
-    started_at: float
-    ended_at: float
-    magnitude: float
+def with_reference(fleet: pd.DataFrame, truth: pd.DataFrame, *, seed: int, interval_s: float) -> pd.DataFrame:
+    """``truth`` with the two numbers that make applying it independent of chunking.
 
-
-def apply(blocks: list[Block], times_s: np.ndarray, truth: pd.DataFrame, *, seed: int) -> None:
-    """Change ``blocks`` in place as ``truth`` says; dropouts become NaN (nothing is sent)."""
+    ``scale``: the spread of the clean series over the day the plan starts (its
+    standard deviation, at least 5% of its mean), so an anomaly is as large whether a
+    report is generated alone (live) or with a month of others (backfill).
+    ``base_value``: for stuck anomalies, the clean value at the first stuck report.
+    """
+    truth = truth.copy()
     if truth.empty:
-        return
-    where = {(d, b.kind): (b, i) for b in blocks for i, d in enumerate(b.device_ids)}
-    kind_of = {d: k for (d, k) in where}
-    for record in truth.to_dict("records"):
-        row = _Planned(
-            str(record["device_id"]), str(record["metric"]), str(record["kind"]),
-            float(record["started_at"]), float(record["ended_at"]), float(record["magnitude"]),
-        )  # fmt: skip
-        kind = kind_of.get(row.device_id)
-        if kind is None:
+        return truth.assign(scale=pd.Series(dtype=float), base_value=pd.Series(dtype=float))
+    devices = fleet[fleet["device_id"].isin(set(truth["device_id"]))].drop_duplicates("device_id")
+    day0_s = np.floor(float(truth["started_at"].min()) / 86400) * 86400
+    blocks = generate(devices, day0_s + np.arange(24) * 3600.0, seed=seed, interval_s=interval_s)
+    spread: dict[tuple[str, str], float] = {}
+    for block in blocks:
+        for metric, values in block.values.items():
+            std = values.std(axis=1)
+            floor = 0.05 * np.abs(values.mean(axis=1))
+            for i, device_id in enumerate(block.device_ids):
+                spread[(device_id, metric)] = max(float(std[i]), float(floor[i]), 1e-3)
+    truth["scale"] = [spread.get((d, m), 1.0) for d, m in zip(truth["device_id"], truth["metric"], strict=True)]
+    base = np.full(len(truth), np.nan)
+    by_id = devices.set_index("device_id", drop=False)
+    rows = zip(truth["device_id"], truth["metric"], truth["kind"], truth["started_at"], strict=True)
+    for n, (device_id, metric, kind, started_at) in enumerate(rows):
+        if kind != "stuck" or device_id not in by_id.index:
             continue
-        block, i = where[(row.device_id, kind)]
-        series = block.values.get(row.metric)
+        one = by_id.loc[[device_id]]
+        generated = generate(one, np.array([float(started_at)]), seed=seed, interval_s=interval_s)[0].values
+        if metric in generated:
+            base[n] = float(generated[str(metric)][0, 0])
+    truth["base_value"] = base
+    return truth
+
+
+def apply(blocks: list[Block], times_s: np.ndarray, truth: pd.DataFrame, *, seed: int, interval_s: float) -> None:
+    """Change ``blocks`` in place as ``truth`` says; dropouts become NaN (nothing is sent).
+
+    ``truth`` should carry ``scale`` and ``base_value`` (see ``with_reference``); without
+    them they are estimated from ``blocks`` themselves, which depends on the chunk.
+    Every change is a function of the report's own time, so applying a day at once or
+    one report at a time gives the same values.
+    """
+    if truth.empty or len(times_s) == 0:
+        return
+    live = truth[(truth["ended_at"] >= float(times_s[0])) & (truth["started_at"] <= float(times_s[-1]))]
+    if live.empty:
+        return
+    where = {d: (b, i) for b in blocks for i, d in enumerate(b.device_ids)}
+    has_reference = {"scale", "base_value"} <= set(live.columns)
+    for record in live.to_dict("records"):
+        found = where.get(str(record["device_id"]))
+        if found is None:
+            continue
+        block, i = found
+        series = block.values.get(str(record["metric"]))
         if series is None:
             continue
-        mask = (times_s >= row.started_at) & (times_s <= row.ended_at)
-        if not mask.any():
+        started, ended = float(record["started_at"]), float(record["ended_at"])
+        idx = np.flatnonzero((times_s >= started) & (times_s <= ended))
+        if not len(idx):
             continue
         values = series[i]
-        scale = max(float(np.nanstd(values)), 0.05 * abs(float(np.nanmean(values))), 1e-3)
-        idx = np.flatnonzero(mask)
-        if row.kind == "spike":
-            values[idx] = values[idx] + row.magnitude * scale * 1.5
-        elif row.kind == "level_shift":
-            values[idx] = values[idx] + row.magnitude * scale
-        elif row.kind == "drift":
-            values[idx] = values[idx] + row.magnitude * scale * np.linspace(0.1, 1.0, len(idx))
-        elif row.kind == "stuck":
-            values[idx] = values[idx[0]]
-        elif row.kind == "dropout":
+        if has_reference:
+            scale = float(record["scale"])
+        else:
+            scale = max(float(np.nanstd(values)), 0.05 * abs(float(np.nanmean(values))), 1e-3)
+        magnitude = float(record["magnitude"])
+        kind = str(record["kind"])
+        if kind == "spike":
+            values[idx] = values[idx] + magnitude * scale * 1.5
+        elif kind == "level_shift":
+            values[idx] = values[idx] + magnitude * scale
+        elif kind == "drift":
+            progress = (times_s[idx] - started) / max(ended - started, 1.0)
+            values[idx] = values[idx] + magnitude * scale * (0.1 + 0.9 * progress)
+        elif kind == "stuck":
+            base = float(record["base_value"]) if has_reference else float("nan")
+            values[idx] = values[idx[0]] if np.isnan(base) else base
+        elif kind == "dropout":
             values[idx] = np.nan
-        elif row.kind == "noise_burst":
-            rng = np.random.default_rng([seed, 404, hash_id(row.device_id), int(row.started_at)])
-            values[idx] = values[idx] + abs(row.magnitude) * scale * rng.standard_normal(len(idx))
-        if row.metric not in ("speed_kmh", "temperature_c"):
-            np.maximum(values, 0.0, out=values, where=~np.isnan(values))
+        elif kind == "noise_burst":
+            steps = np.floor(times_s[idx] / max(interval_s, 1e-3)).astype(np.int64)
+            burst = normal(np.array([hash_id(str(record["device_id"]))], dtype=np.uint64), steps, 900, seed)[0]
+            values[idx] = values[idx] + abs(magnitude) * scale * burst
+        low, high = LIMITS.get(str(record["metric"]), (0.0, np.inf))
+        np.clip(values, low, high, out=values, where=~np.isnan(values))

@@ -1,4 +1,5 @@
-"""Backfill: D days of history for the fleet, written straight into TimescaleDB with COPY.
+"""Backfill: D days of history for the fleet, written straight into TimescaleDB with COPY;
+and the ground truth of labelled anomalies, for backfill and live runs alike.
 
 Generation is pure (``generate`` + ``anomalies.apply``); this module is the edge that
 formats rows and streams them to the database a day at a time.
@@ -54,7 +55,7 @@ def backfill(
     seed: int,
     anomalies_per_device_day: float,
     run_id: str,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int, int, float], None] | None = None,
 ) -> BackfillResult:
     """Write readings for [start, end) and the ground truth of the anomalies in them."""
     started = time.perf_counter()
@@ -62,6 +63,7 @@ def backfill(
     truth = anomalies.plan(
         fleet, start_s, end_s, interval_s=interval_s, per_device_day=anomalies_per_device_day, seed=seed
     )
+    truth = anomalies.with_reference(fleet, truth, seed=seed, interval_s=interval_s)
     rows = 0
     conn.execute(queries.CREATE_STAGING)
     day_s = 86400.0
@@ -69,24 +71,29 @@ def backfill(
     for n, chunk_start in enumerate(chunk_starts, 1):
         times_s = np.arange(chunk_start, min(chunk_start + day_s, end_s), interval_s)
         blocks = generate(fleet, times_s, seed=seed, interval_s=interval_s)
-        anomalies.apply(blocks, times_s, truth, seed=seed)
+        anomalies.apply(blocks, times_s, truth, seed=seed, interval_s=interval_s)
         stamps = [datetime.fromtimestamp(float(t), UTC).isoformat() for t in times_s]
         payloads = [_text_rows(b.values, b.device_ids, stamps) for b in blocks]
         rows += sum(p.count(b"\n") for p in payloads)
         _write(conn, payloads)
         if progress:
-            elapsed = time.perf_counter() - started
-            progress(f"backfill: day {n}/{len(chunk_starts)}, {rows:,} rows, {rows / elapsed:,.0f} rows/s")
+            progress(n, len(chunk_starts), rows, time.perf_counter() - started)
+    write_truth(conn, run_id, truth)
+    with conn.transaction():
+        conn.execute(queries.REFRESH_LATEST, (list(fleet["device_id"]), end - pd.Timedelta(days=1)))
+    return BackfillResult(rows, len(truth), time.perf_counter() - started)
+
+
+def write_truth(conn: psycopg.Connection[tuple[object, ...]], run_id: str, truth: pd.DataFrame) -> None:
+    """Store labelled anomalies (``anomalies.TRUTH_COLUMNS``, epoch seconds) under ``run_id``."""
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(
             queries.INSERT_TRUTH,
             [
-                (run_id, r.device_id, r.metric, r.kind, r.started_at, r.ended_at, r.magnitude)
-                for r in truth.itertuples()
+                (run_id, str(d), str(m), str(k), float(s), float(e), float(x))
+                for d, m, k, s, e, x in truth[anomalies.TRUTH_COLUMNS].itertuples(index=False, name=None)
             ],
         )
-        cur.execute(queries.REFRESH_LATEST, (list(fleet["device_id"]), end - pd.Timedelta(days=1)))
-    return BackfillResult(rows, len(truth), time.perf_counter() - started)
 
 
 def _write(conn: psycopg.Connection[tuple[object, ...]], payloads: list[bytes]) -> None:
@@ -103,5 +110,22 @@ def _write(conn: psycopg.Connection[tuple[object, ...]], payloads: list[bytes]) 
             cur.execute(queries.MERGE_STAGING)
 
 
-def print_progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+def progress_line(done: int, total: int, rows: int, elapsed_s: float, *, width: int = 30) -> str:
+    """A progress bar: ``[#####.....]  12/30 days  3,456,789 rows  270,000 rows/s  ETA 1m05s``."""
+    filled = int(width * done / total) if total else width
+    rate = rows / elapsed_s if elapsed_s > 0 else 0.0
+    eta_s = elapsed_s / done * (total - done) if done else 0.0
+    return (
+        f"[{'#' * filled}{'.' * (width - filled)}] {done:>3}/{total} days  {rows:,} rows  "
+        f"{rate:,.0f} rows/s  ETA {int(eta_s) // 60}m{int(eta_s) % 60:02d}s"
+    )
+
+
+def print_progress(done: int, total: int, rows: int, elapsed_s: float) -> None:
+    """Draw the bar in place on a terminal; one line per update in a log file."""
+    line = progress_line(done, total, rows, elapsed_s)
+    if sys.stderr.isatty():
+        end = "\n" if done >= total else ""
+        print(f"\r{line}", end=end, file=sys.stderr, flush=True)
+    else:
+        print(line, file=sys.stderr, flush=True)

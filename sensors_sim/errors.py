@@ -1,7 +1,8 @@
 """Errors of the simulator.
 
 SimError
-└── FleetError      the fleet description cannot be simulated
+├── FleetError      the fleet description cannot be simulated
+└── ScenarioError   a scenario request cannot be carried out
 """
 
 
@@ -11,3 +12,7 @@ class SimError(Exception):
 
 class FleetError(SimError):
     """The fleet given to the simulator is not usable; the message names the problem."""
+
+
+class ScenarioError(SimError):
+    """A scenario request names an unknown scenario or an impossible window."""

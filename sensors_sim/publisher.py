@@ -1,10 +1,19 @@
-"""Publish the simulated fleet over MQTT in canonical JSON, in real (or sped-up) time."""
+"""Publish the simulated fleet over MQTT, in real (or sped-up) time.
+
+Payloads are canonical JSON or SenML; a deterministic share can be broken on purpose
+(dead-letter drills). The fleet can be made flaky (jitter, offline hours, late and
+duplicated deliveries), carries labelled anomalies whose ground truth is handed to
+the caller as each begins, and obeys scenario requests on ``sim/<district>/scenario``.
+"""
 
 from __future__ import annotations
 
+import heapq
 import logging
+import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +22,9 @@ import paho.mqtt.client as mqtt
 import pandas as pd
 from paho.mqtt.enums import CallbackAPIVersion
 
+from sensors_sim import anomalies
+from sensors_sim.errors import FleetError, ScenarioError
+from sensors_sim.scenarios import Active, parse_request
 from sensors_sim.signals import hash_id, sample
 
 log = logging.getLogger(__name__)
@@ -30,6 +42,14 @@ class SimConfig:
     seed: int = 42
     payload_format: str = "canonical"  # or "senml"
     malformed_share: float = 0.0  # share of messages deliberately broken (dead-letter drills)
+    anomaly_rate: float = 0.0  # labelled anomalies per device and simulated day
+    # A flaky fleet (all off by default): stamps up to jitter_s early, whole hours
+    # offline, messages arriving late_by_s late (with their own time) or twice.
+    jitter_s: float = 0.0
+    offline_share: float = 0.0
+    late_share: float = 0.0
+    late_by_s: float = 60.0
+    duplicate_share: float = 0.0
 
 
 # What a deliberately broken message looks like, and the reason ingest must give.
@@ -62,17 +82,106 @@ def malformed_index(device_id: str, step: int, share: float) -> int | None:
     return h % len(MALFORMED)
 
 
-def run(config: SimConfig, fleet: pd.DataFrame, stop: threading.Event, *, duration_s: float | None = None) -> int:
+def chance(device_id: str, step: int, salt: int) -> float:
+    """A deterministic number in [0, 1) for (device, step, purpose)."""
+    h = (hash_id(device_id) * 2654435761 + step * 40503 + salt * 97787) & 0xFFFFFFFF
+    h = ((h ^ (h >> 15)) * 2246822519) & 0xFFFFFFFF
+    return (h ^ (h >> 13)) / 2**32
+
+
+def scenario_topic(district: str) -> str:
+    """Where a teacher or the exhibit asks for a scenario; its state is retained under ``/state``."""
+    return f"sim/{district}/scenario"
+
+
+class _Deliveries:
+    """Messages held back to arrive late, in the order they fall due (simulated time)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, str, bytes]] = []
+        self._n = 0
+
+    def hold(self, due_s: float, topic: str, payload: bytes) -> None:
+        self._n += 1
+        heapq.heappush(self._heap, (due_s, self._n, topic, payload))
+
+    def due(self, now_s: float) -> list[tuple[str, bytes]]:
+        out = []
+        while self._heap and self._heap[0][0] <= now_s:
+            _, _, topic, payload = heapq.heappop(self._heap)
+            out.append((topic, payload))
+        return out
+
+    def drain(self) -> list[tuple[str, bytes]]:
+        return self.due(float("inf"))
+
+
+class _Plan:
+    """Labelled anomalies a day at a time (simulated UTC days), announced as they begin."""
+
+    def __init__(self, config: SimConfig, fleet: pd.DataFrame, on_truth: Callable[[pd.DataFrame], None] | None):
+        self._config, self._fleet, self._on_truth = config, fleet, on_truth
+        self._day = -1
+        self.truth = pd.DataFrame(columns=anomalies.TRUTH_COLUMNS)
+        self._announced: set[int] = set()
+        self._first_s: float | None = None
+
+    def at(self, now_s: float) -> pd.DataFrame:
+        if self._config.anomaly_rate <= 0:
+            return self.truth
+        if self._first_s is None:
+            self._first_s = now_s
+        day = int(now_s // 86400)
+        if day != self._day:
+            self._day = day
+            planned = anomalies.plan(
+                self._fleet, day * 86400.0, (day + 1) * 86400.0, interval_s=self._config.interval_s,
+                per_device_day=self._config.anomaly_rate, seed=self._config.seed,
+            )  # fmt: skip
+            self.truth = anomalies.with_reference(
+                self._fleet, planned, seed=self._config.seed, interval_s=self._config.interval_s
+            )
+            self._announced = set()
+        begun = self.truth[(self.truth["started_at"] <= now_s) & (self.truth["ended_at"] >= self._first_s)]
+        fresh = [i for i in begun.index if i not in self._announced]
+        if fresh and self._on_truth is not None:
+            self._on_truth(self.truth.loc[fresh, anomalies.TRUTH_COLUMNS])
+        self._announced.update(fresh)
+        return self.truth
+
+
+def run(
+    config: SimConfig,
+    fleet: pd.DataFrame,
+    stop: threading.Event,
+    *,
+    duration_s: float | None = None,
+    on_truth: Callable[[pd.DataFrame], None] | None = None,
+) -> int:
     """Publish one report per device every ``interval_s`` simulated seconds until ``stop``.
 
-    Returns the number of messages published.
+    Anomalies (``config.anomaly_rate``) are planned a simulated day at a time and passed
+    to ``on_truth`` as each one begins. Scenario requests arriving on ``scenario_topic``
+    take effect at the next report. Returns the number of messages published.
     """
+    if config.jitter_s >= config.interval_s:
+        raise FleetError(f"jitter_s ({config.jitter_s}) must be below interval_s ({config.interval_s})")
+    requests: queue.SimpleQueue[bytes] = queue.SimpleQueue()
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=f"smartcity-sim-{config.district}", protocol=mqtt.MQTTv5
     )
     if config.mqtt_username:
         client.username_pw_set(config.mqtt_username, config.mqtt_password)
     client.max_queued_messages_set(0)
+
+    def on_connect(client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
+        client.subscribe(scenario_topic(config.district), qos=1)
+
+    def on_message(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        requests.put(bytes(message.payload))  # handled by the publishing loop, in order
+
+    client.on_connect = on_connect
+    client.on_message = on_message
     client.connect(config.mqtt_host, config.mqtt_port, keepalive=30)
     client.loop_start()
     sent = 0
@@ -82,24 +191,95 @@ def run(config: SimConfig, fleet: pd.DataFrame, stop: threading.Event, *, durati
     lead_s = min(86400.0, (config.speed - 1) * (duration_s or 86400.0)) if config.speed > 1 else 0.0
     sim_time = datetime.now(UTC) - timedelta(seconds=lead_s)
     speed = config.speed
+    active: list[Active] = []
+    late = _Deliveries()
+    plan = _Plan(config, fleet, on_truth)
+
+    def send(topic: str, payload: bytes) -> None:
+        nonlocal sent
+        client.publish(topic, payload, qos=1)
+        sent += 1
+
     try:
         while not stop.is_set():
-            step = int(sim_time.timestamp() // config.interval_s)
-            for device_id, kind, values in sample(fleet, sim_time, seed=config.seed, interval_s=config.interval_s):
+            now_s = sim_time.timestamp()
+            active = _take_requests(client, config.district, requests, active, now_s)
+            step = int(now_s // config.interval_s)
+            truth = plan.at(now_s)
+            reports = sample(
+                fleet, sim_time, seed=config.seed, interval_s=config.interval_s, scenarios=active, truth=truth
+            )
+            for device_id, kind, values in reports:
+                if not values or _offline(config, device_id, now_s):
+                    continue
+                topic = topic_for(config.district, kind, device_id)
                 broken = malformed_index(device_id, step, config.malformed_share)
-                payload = (
-                    MALFORMED[broken][0] if broken is not None else payload_for(sim_time, values, config.payload_format)
-                )
-                client.publish(topic_for(config.district, kind, device_id), payload, qos=1)
-                sent += 1
+                if broken is not None:
+                    payload = MALFORMED[broken][0]
+                else:
+                    stamped = sim_time - timedelta(seconds=config.jitter_s * chance(device_id, step, 1))
+                    payload = payload_for(stamped, values, config.payload_format)
+                if config.late_share and chance(device_id, step, 2) < config.late_share:
+                    late.hold(now_s + config.late_by_s, topic, payload)
+                    continue
+                send(topic, payload)
+                if config.duplicate_share and chance(device_id, step, 3) < config.duplicate_share:
+                    send(topic, payload)
+            for topic, payload in late.due(now_s):
+                send(topic, payload)
             sim_time += timedelta(seconds=config.interval_s)
             if speed > 1 and sim_time >= datetime.now(UTC):
                 sim_time, speed = datetime.now(UTC), 1.0
             if duration_s is not None and time.monotonic() - started_wall >= duration_s:
                 break
             stop.wait(config.interval_s / speed)
+        for topic, payload in late.drain():  # late, never lost
+            send(topic, payload)
     finally:
         client.loop_stop()
         client.disconnect()
     log.info("simulator published %d messages", sent)
     return sent
+
+
+def _offline(config: SimConfig, device_id: str, now_s: float) -> bool:
+    """Whether the device is in one of its offline hours (a deterministic share of them)."""
+    return bool(config.offline_share) and chance(device_id, int(now_s // 3600), 4) < config.offline_share
+
+
+def _take_requests(
+    client: mqtt.Client, district: str, requests: queue.SimpleQueue[bytes], active: list[Active], now_s: float
+) -> list[Active]:
+    """Apply the scenario requests that arrived; publish the (retained) state when it changed."""
+    current = [a for a in active if a.ended_s > now_s]
+    changed = len(current) != len(active)
+    error = None
+    while True:
+        try:
+            payload = requests.get_nowait()
+        except queue.Empty:
+            break
+        try:
+            request = parse_request(payload, now_s)
+        except ScenarioError as exc:
+            log.warning("scenario request refused: %s", exc)
+            error = str(exc)
+            changed = True
+            continue
+        current = [a for a in current if request is not None and a.name != request.name]
+        if request is not None:
+            current.append(request)
+        log.info("scenarios now: %s", ", ".join(a.name for a in current) or "none")
+        changed = True
+    if changed:
+        state: dict[str, object] = {
+            "active": [{"scenario": a.name, "started": _iso(a.started_s), "ends": _iso(a.ended_s)} for a in current],
+        }
+        if error:
+            state["error"] = error
+        client.publish(scenario_topic(district) + "/state", orjson.dumps(state), qos=1, retain=True)
+    return current
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat()

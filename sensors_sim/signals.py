@@ -13,13 +13,14 @@ is the same whether a day is generated at once (backfill) or step by step (live)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
 
+from sensors_sim import scenarios as scenarios_
 from sensors_sim import weather
 from sensors_sim.calendar import is_day_off
 from sensors_sim.errors import FleetError
@@ -88,7 +89,14 @@ def rush(hours: np.ndarray, day_off: np.ndarray) -> np.ndarray:
     return np.where(day_off, rest, work)
 
 
-def generate(fleet: pd.DataFrame, times_s: np.ndarray, *, seed: int, interval_s: float) -> list[Block]:
+def generate(
+    fleet: pd.DataFrame,
+    times_s: np.ndarray,
+    *,
+    seed: int,
+    interval_s: float,
+    scenarios: Sequence[scenarios_.Active] = (),
+) -> list[Block]:
     """Values of every device at every time.
 
     Args:
@@ -96,6 +104,7 @@ def generate(fleet: pd.DataFrame, times_s: np.ndarray, *, seed: int, interval_s:
         times_s: epoch seconds (UTC), ascending.
         seed: the same seed gives the same values.
         interval_s: the reporting interval; counts scale with it.
+        scenarios: named scenarios overriding the shared drivers in their windows.
 
     Raises:
         FleetError: a device of a kind the simulator does not know.
@@ -110,11 +119,17 @@ def generate(fleet: pd.DataFrame, times_s: np.ndarray, *, seed: int, interval_s:
     day_ordinals = np.floor(local / 86400).astype(np.int64) + date(1970, 1, 1).toordinal()
     off_by_day = {int(d): is_day_off(date.fromordinal(int(d))) for d in np.unique(day_ordinals)}
     day_off = np.array([off_by_day[int(d)] for d in day_ordinals])
-    traffic = rush(hours, day_off)
-    temp = weather.temperature_c(times_s)
-    rain = weather.rain_mm_h(times_s, seed)
-    rain6 = weather.rain_last_6h_mm(times_s, seed)
-    dusty = weather.dust(times_s, seed)
+    drivers = scenarios_.Drivers(
+        traffic=rush(hours, day_off),
+        temperature_c=weather.temperature_c(times_s),
+        rain_mm_h=weather.rain_mm_h(times_s, seed),
+        rain_last_6h_mm=weather.rain_last_6h_mm(times_s, seed),
+        dust=weather.dust(times_s, seed),
+    )
+    if scenarios:
+        drivers = scenarios_.apply(drivers, times_s, scenarios)
+    traffic, temp, rain = drivers.traffic, drivers.temperature_c, drivers.rain_mm_h
+    rain6, dusty = drivers.rain_last_6h_mm, drivers.dust
     night = (hours < 6.5) | (hours > 18.0)
     office = (0.35 + 0.65 * _gauss(hours, 14.0, 3.5)) * np.where(day_off, 0.5, 1.0)
     blocks = []
@@ -211,12 +226,30 @@ def _kind_values(
 
 
 def sample(
-    fleet: pd.DataFrame, when: datetime, *, seed: int, interval_s: float
+    fleet: pd.DataFrame,
+    when: datetime,
+    *,
+    seed: int,
+    interval_s: float,
+    scenarios: Sequence[scenarios_.Active] = (),
+    truth: pd.DataFrame | None = None,
 ) -> list[tuple[str, str, dict[str, float]]]:
-    """One report per device at ``when``: (device_id, kind, {metric: value}), in fleet order."""
-    blocks = generate(fleet, np.array([weather.epoch_s(when.astimezone(UTC))]), seed=seed, interval_s=interval_s)
+    """One report per device at ``when``: (device_id, kind, {metric: value}), in fleet order.
+
+    With ``truth`` (planned anomalies, see ``anomalies.plan``), the anomalies in force at
+    ``when`` are applied; a dropped-out metric is left out of its device's report.
+    """
+    times_s = np.array([weather.epoch_s(when.astimezone(UTC))])
+    blocks = generate(fleet, times_s, seed=seed, interval_s=interval_s, scenarios=scenarios)
+    if truth is not None and not truth.empty:
+        from sensors_sim import anomalies
+
+        anomalies.apply(blocks, times_s, truth, seed=seed, interval_s=interval_s)
     by_device: dict[str, tuple[str, dict[str, float]]] = {}
     for block in blocks:
         for i, device_id in enumerate(block.device_ids):
-            by_device[device_id] = (block.kind, {m: float(v[i, 0]) for m, v in block.values.items()})
+            by_device[device_id] = (
+                block.kind,
+                {m: float(v[i, 0]) for m, v in block.values.items() if not np.isnan(v[i, 0])},
+            )
     return [(str(d), *by_device[str(d)]) for d in fleet["device_id"]]

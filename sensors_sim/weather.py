@@ -49,6 +49,7 @@ def _local(times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_YEAR_ORIGIN_DAYS = date(2000, 1, 1).toordinal() - _EPOCH_ORDINAL
 
 
 def rain_mm_h(times_s: np.ndarray, seed: int) -> np.ndarray:
@@ -84,7 +85,9 @@ def dust(times_s: np.ndarray, seed: int) -> np.ndarray:
 def temperature_c(times_s: np.ndarray) -> np.ndarray:
     """Air temperature: season and hour (Goyang climate, rounded)."""
     days, hours = _local(times_s)
-    day_of_year = (days - days.min()) + np.array([datetime.fromtimestamp(float(times_s[0]), UTC).timetuple().tm_yday])
+    # Day of the (local) year from the day itself, so a time gets the same value whatever
+    # else is generated with it. 365.2425-day years keep the phase within a day for decades.
+    day_of_year = np.mod(days - _YEAR_ORIGIN_DAYS, 365.2425) + 1
     seasonal = 12.5 - 14.0 * np.cos(2 * np.pi * (day_of_year - 15) / 365.25)
     return np.asarray(seasonal + 4.5 * np.sin(2 * np.pi * (hours - 9) / 24))
 

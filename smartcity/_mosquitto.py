@@ -77,7 +77,7 @@ def _acl_service() -> str:
 
 def _acl_demo() -> str:
     # Lines before any 'user' apply to anonymous clients.
-    return "topic readwrite city/#\ntopic readwrite class/#\ntopic read alerts/#\n"
+    return "topic readwrite city/#\ntopic readwrite class/#\ntopic readwrite sim/#\ntopic read alerts/#\n"
 
 
 def up(settings: Settings, service_password: str) -> bool:

@@ -61,15 +61,27 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _sim(settings: Settings, args: argparse.Namespace) -> int:
-    from smartcity import services
+    from smartcity import simulation
 
     if args.action == "backfill":
-        return services.run_backfill(
+        return simulation.run_backfill(
             settings, days=args.days, devices=args.devices, seed=args.seed, anomaly_rate=args.anomaly_rate
         )
     if args.action == "truth":
-        return services.export_truth(settings, run_id=args.run or "", csv_path=args.csv)
-    return services.run_sim(
+        return simulation.export_truth(settings, run_id=args.run or "", csv_path=args.csv)
+    if args.action == "scenario":
+        if not args.scenario:
+            raise SmartcityError("sim scenario needs a name: rush_hour, yellow_dust, heat_wave, flood or none")
+        return simulation.trigger_scenario(settings, args.scenario, duration_s=args.duration or 1800.0)
+    if args.scenario:
+        raise SmartcityError(f"unexpected argument {args.scenario!r}: only 'sim scenario' takes a name")
+    flaky = simulation.Flakiness(
+        jitter_s=args.jitter,
+        offline_share=args.offline_share,
+        late_share=args.late_share,
+        duplicate_share=args.duplicate_share,
+    )
+    return simulation.run_sim(
         settings,
         devices=args.devices,
         speed=args.speed,
@@ -77,6 +89,8 @@ def _sim(settings: Settings, args: argparse.Namespace) -> int:
         duration_s=args.duration,
         payload_format=args.format,
         malformed_share=args.malformed_share,
+        anomaly_rate=args.anomaly_rate,
+        flaky=flaky,
     )
 
 
@@ -127,18 +141,30 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--topic", required=True, help="topic the payload was published on; it names the device")
     dec.add_argument("file", nargs="?", default="-", help="payload file, - for standard input")
 
-    p = sub.add_parser("sim", help="simulated city devices")
-    p.add_argument("action", choices=["run", "backfill", "truth"])
+    p = sub.add_parser(
+        "sim",
+        help="simulated city devices",
+        description="run: publish live; backfill: write history; scenario NAME: trigger a scenario "
+        "in the running simulator; truth: export the labelled anomalies.",
+    )
+    p.add_argument("action", choices=["run", "backfill", "scenario", "truth"])
+    p.add_argument("scenario", nargs="?", help="scenario: rush_hour, yellow_dust, heat_wave, flood, or none")
     p.add_argument("--devices", type=int, default=None)
     p.add_argument("--format", choices=["canonical", "senml"], default="canonical", help="run: payload format")
     p.add_argument("--malformed-share", type=float, default=0.0, help="run: share of deliberately broken messages")
     p.add_argument("--days", type=float, default=7.0, help="backfill: days of history up to now")
-    p.add_argument("--anomaly-rate", type=float, default=0.2, help="backfill: anomalies per device and day")
-    p.add_argument("--run", help="truth: the backfill run to export (default: all)")
+    p.add_argument("--anomaly-rate", type=float, default=0.2, help="labelled anomalies per device and day")
+    p.add_argument("--jitter", type=float, default=0.0, help="run: stamp reports up to this many seconds early")
+    p.add_argument("--offline-share", type=float, default=0.0, help="run: share of device-hours offline")
+    p.add_argument("--late-share", type=float, default=0.0, help="run: share of messages delivered 60 s late")
+    p.add_argument("--duplicate-share", type=float, default=0.0, help="run: share of messages delivered twice")
+    p.add_argument("--run", help="truth: the run to export (default: all)")
     p.add_argument("--csv", default="-", help="truth: CSV file to write, - for standard output")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall second")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--duration", type=float, default=None, help="stop after this many wall seconds")
+    p.add_argument(
+        "--duration", type=float, default=None, help="run: stop after this many wall seconds; scenario: its length"
+    )
     p.set_defaults(handler=_sim)
 
     p = sub.add_parser("twin", help="the geospatial digital twin")

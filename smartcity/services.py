@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -27,7 +27,7 @@ from smartcity.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def _stop_on_signals(stop: threading.Event | None = None, callback: object = None) -> threading.Event:
+def stop_on_signals(stop: threading.Event | None = None, callback: object = None) -> threading.Event:
     event = stop or threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -73,7 +73,7 @@ def _ingest_process(settings: Settings, index: int, shared: bool) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     worker = IngestWorker(ingest_config(settings, index=index, shared=shared))
-    _stop_on_signals(callback=worker.stop)
+    stop_on_signals(callback=worker.stop)
     counters = worker.run()
     log.info("ingest worker %d stopped", index)
     # One machine-readable line for scripts and benchmarks.
@@ -91,7 +91,7 @@ def run_ingest(settings: Settings, *, workers: int = 1) -> int:
     procs = [ctx.Process(target=_ingest_process, args=(settings, i, True), name=f"ingest-{i}") for i in range(workers)]
     for p in procs:
         p.start()
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     while not stop.is_set() and all(p.is_alive() for p in procs):
         stop.wait(0.5)
     for p in procs:
@@ -155,115 +155,13 @@ def load_twin(settings: Settings, *, only_if_missing: bool = False) -> int:
     return 0
 
 
-# -- simulator ----------------------------------------------------------------------
-def run_sim(
-    settings: Settings,
-    *,
-    devices: int | None = None,
-    speed: float = 1.0,
-    seed: int | None = None,
-    duration_s: float | None = None,
-    payload_format: str = "canonical",
-    malformed_share: float = 0.0,
-) -> int:
-    from sensors_sim.publisher import SimConfig, run
-
-    if not 0.0 <= malformed_share <= 1.0 or speed <= 0:
-        raise SmartcityError(f"--malformed-share must be in 0..1 and --speed positive (got {malformed_share}, {speed})")
-    from twin import store
-
-    with psycopg.connect(settings.database_dsn()) as conn:
-        fleet = store.read_sites(conn, settings.district)
-    if fleet.empty:
-        raise SmartcityError(f"district {settings.district!r} has no device sites: run 'smartcity twin load-default'")
-    if devices is not None:
-        fleet = fleet.head(devices)
-    if settings.mqtt_demo_port:
-        host, port, username, password = "127.0.0.1", settings.mqtt_demo_port, "", ""
-    else:
-        username, password = settings.mqtt_credentials()
-        host, port = settings.mqtt_host, settings.mqtt_port
-    config = SimConfig(
-        mqtt_host=host,
-        mqtt_port=port,
-        district=settings.district,
-        mqtt_username=username,
-        mqtt_password=password,
-        interval_s=settings.sim_interval_s,
-        speed=speed,
-        seed=settings.sim_seed if seed is None else seed,
-        payload_format=payload_format,
-        malformed_share=malformed_share,
-    )
-    stop = _stop_on_signals()
-    sent = run(config, fleet, stop, duration_s=duration_s)
-    print(f"sim: published {sent} messages")
-    return 0
-
-
-def run_backfill(settings: Settings, *, days: float, devices: int | None, seed: int | None, anomaly_rate: float) -> int:
-    """Write ``days`` of history for the district's fleet, with labelled anomalies."""
-    from sensors_sim.backfill import backfill, print_progress
-    from twin import store
-
-    if days <= 0 or anomaly_rate < 0:
-        raise SmartcityError(f"--days must be positive and --anomaly-rate not negative (got {days}, {anomaly_rate})")
-    seed = settings.sim_seed if seed is None else seed
-    interval_s = 300.0
-    end = datetime.fromtimestamp(time.time() // interval_s * interval_s, UTC)
-    start = end - timedelta(days=days)
-    run_id = f"backfill-{end:%Y%m%dT%H%M}-seed{seed}"
-    with psycopg.connect(settings.database_dsn()) as conn:
-        fleet = store.read_sites(conn, settings.district)
-        if fleet.empty:
-            raise SmartcityError(
-                f"district {settings.district!r} has no device sites: run 'smartcity twin load-default'"
-            )
-        if devices is not None:
-            fleet = fleet.head(devices)
-        result = backfill(
-            conn, fleet, start, end, interval_s=interval_s, seed=seed,
-            anomalies_per_device_day=anomaly_rate, run_id=run_id, progress=print_progress,
-        )  # fmt: skip
-    print(
-        f"sim: {result.rows:,} readings and {result.anomalies} labelled anomalies ({run_id}) "
-        f"in {result.seconds:.1f} s, {result.rows_per_s:,.0f} rows/s"
-    )
-    return 0
-
-
-def export_truth(settings: Settings, *, run_id: str, csv_path: str) -> int:
-    """Write the simulator's ground-truth anomalies as CSV."""
-    import csv
-    import io
-
-    from sensors_sim import queries as sim_queries
-
-    with psycopg.connect(settings.database_dsn()) as conn:
-        rows = conn.execute(sim_queries.TRUTH, (run_id, run_id)).fetchall()
-    header = ["run_id", "device_id", "metric", "kind", "started_at", "ended_at", "magnitude"]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows([(*r[:4], r[4].isoformat(), r[5].isoformat(), r[6]) for r in rows])
-    if csv_path == "-":
-        sys.stdout.write(buffer.getvalue())
-        return 0
-    try:
-        Path(csv_path).write_text(buffer.getvalue(), encoding="utf-8")
-    except OSError as exc:
-        raise SmartcityError(f"cannot write {csv_path}: {exc}") from exc
-    print(f"sim: {len(rows)} labelled anomalies written to {csv_path}", file=sys.stderr)
-    return 0
-
-
 # -- analytics ----------------------------------------------------------------------
 def run_analytics(settings: Settings, *, once: bool) -> int:
     from analytics.detect import Episode
     from analytics.jobs import AnalyticsConfig, run_pass
 
     config = AnalyticsConfig(dsn=settings.database_dsn())
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
 
     def announce(device_id: str, metric: str, episode: Episode) -> None:
         log.info("anomaly %s %s %s: %s", device_id, metric, episode.kind, episode.explanation)

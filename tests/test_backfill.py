@@ -35,7 +35,7 @@ def test_backfill_writes_every_report_and_the_truth(
     times = np.arange(start.timestamp(), end.timestamp(), 300)
     blocks = generate(fleet, times, seed=4, interval_s=300)
     truth = anomalies.plan(fleet, start.timestamp(), end.timestamp(), interval_s=300, per_device_day=2.0, seed=4)
-    anomalies.apply(blocks, times, truth, seed=4)
+    anomalies.apply(blocks, times, truth, seed=4, interval_s=300)
     expected = sum(int((~np.isnan(v)).sum()) for b in blocks for v in b.values.values())
     assert result.rows == expected
     stored = conn.execute("SELECT count(*) FROM readings WHERE device_id LIKE %s", (f"%-{unique}-%",)).fetchone()

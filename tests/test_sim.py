@@ -154,7 +154,7 @@ def test_applied_anomalies_change_exactly_their_windows() -> None:
     truth = anomalies.plan(fleet, times[0], times[-1] + 300, interval_s=300, per_device_day=1.0, seed=5)
     clean = generate(fleet, times, seed=5, interval_s=300)[0]
     dirty = generate(fleet, times, seed=5, interval_s=300)
-    anomalies.apply(dirty, times, truth, seed=5)
+    anomalies.apply(dirty, times, truth, seed=5, interval_s=300)
     for row in truth.itertuples():
         i = clean.device_ids.index(row.device_id)
         inside = (times >= row.started_at) & (times <= row.ended_at)
@@ -170,13 +170,14 @@ def test_applied_anomalies_change_exactly_their_windows() -> None:
 
 
 def test_bulk_and_step_generation_agree() -> None:
-    fleet = pd.DataFrame({"device_id": ["air-1", "noise-1"], "kind": ["air", "noise"]})
+    # a day that crosses local midnight: every kind, every metric, every report the same
     when = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)
-    times = _times(when - timedelta(hours=1), 1 / 12)
-    bulk = {b.kind: b for b in generate(fleet, times, seed=8, interval_s=300)}
-    step = dict((k, m) for _, k, m in sample(fleet, datetime.fromtimestamp(times[3], UTC), seed=8, interval_s=300))
-    assert step["air"]["pm25_ugm3"] == bulk["air"].values["pm25_ugm3"][0, 3]
-    assert step["noise"]["noise_dba"] == bulk["noise"].values["noise_dba"][0, 3]
+    times = _times(when, 1, 3600)
+    bulk = {b.kind: b for b in generate(FLEET, times, seed=8, interval_s=300)}
+    for j, t in enumerate(times):
+        for device_id, kind, metrics in sample(FLEET, datetime.fromtimestamp(t, UTC), seed=8, interval_s=300):
+            i = bulk[kind].device_ids.index(device_id)
+            assert metrics == {m: bulk[kind].values[m][i, j] for m in metrics}, (device_id, j)
 
 
 def test_malformed_share_is_deterministic_and_close_to_the_setting() -> None:
@@ -197,3 +198,10 @@ def test_senml_and_canonical_payloads_decode_to_the_same_readings() -> None:
     senml = decode("city/goyang/air/a-1", payload_for(when, values, "senml"), when)
     assert senml.rejection is None
     assert sorted(senml.readings) == sorted(canon.readings)
+
+
+def test_anomalies_stay_inside_what_ingest_accepts() -> None:
+    affected = {m for metrics in anomalies.AFFECTED.values() for m in metrics}
+    assert affected == set(anomalies.LIMITS)
+    for metric, (low, high) in anomalies.LIMITS.items():
+        assert METRICS[metric].min_value <= low < high <= METRICS[metric].max_value, metric
