@@ -4,8 +4,9 @@
   TimescaleDB by COPY (``backfill_rows_per_s``, ``backfill_wall_s``), against the rate
   of generating the same rows without a database (``generate_rows_per_s``).
 - Live: 10,000 devices at one message per 10 s (0.2 labelled anomalies per device-day),
-  published over MQTT for ``--live-s`` seconds; ``live_devices_10k_cpu_share`` is the publisher's CPU time over wall time
-  (1.0 = one core), against the share of generating the same reports without publishing.
+  published over MQTT for ``--live-s`` seconds; ``live_devices_10k_cpu_share`` is the
+  publisher's CPU time over wall time (1.0 = one core), against the share of generating
+  the same reports without publishing.
 
 Usage: .venv/bin/python bench/sim.py [--json] [--devices 1000] [--days 30] [--live-s 30]
 """

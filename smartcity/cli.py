@@ -95,9 +95,29 @@ def _sim(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _twin(settings: Settings, args: argparse.Namespace) -> int:
-    from smartcity import services
+    from smartcity import twin_commands
 
-    return services.load_twin(settings)
+    options = {"encoding": args.encoding, "crs": args.crs, "mapping": args.map, "way_kind": args.way_kind}
+    if args.action == "load-default":
+        return twin_commands.load_district(settings, district=args.district or settings.district)
+    if args.action == "lookup":
+        return twin_commands.lookup(settings, " ".join(args.target), as_json=args.json)
+    if args.action == "export":
+        if not args.layer or not args.target:
+            raise SmartcityError("twin export needs --layer and an output file (.geojson, .gpkg or .shp)")
+        return twin_commands.export_layer(
+            settings, args.layer, district=args.district or settings.district, out=args.target[0]
+        )
+    if not args.target or not args.layer:
+        raise SmartcityError(f"twin {args.action} needs a layer file and --layer buildings|parcels|ways|areas")
+    if args.action == "validate":
+        return twin_commands.validate_layer(
+            settings, args.target[0], args.layer, as_json=args.json, district=args.district, **options
+        )
+    return twin_commands.import_layer(
+        settings, args.target[0], args.layer, district=args.district or settings.district, as_json=args.json,
+        **options,
+    )  # fmt: skip
 
 
 def _analytics(settings: Settings, args: argparse.Namespace) -> int:
@@ -167,8 +187,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_sim)
 
-    p = sub.add_parser("twin", help="the geospatial digital twin")
-    p.add_argument("action", choices=["load-default"])
+    p = sub.add_parser(
+        "twin",
+        help="the geospatial digital twin",
+        description="load-default: build a shipped district (goyang, yeoksam); validate/import FILE: check and "
+        "store an official layer; export FILE: write a stored layer; lookup PNU|ADDRESS: find a parcel.",
+    )
+    p.add_argument("action", choices=["load-default", "validate", "import", "export", "lookup"])
+    p.add_argument("target", nargs="*", help="layer file, output file, or PNU / lot-number address")
+    p.add_argument("--layer", choices=["buildings", "parcels", "ways", "areas"])
+    p.add_argument("--district", help="district id (default: the settings' district)")
+    p.add_argument("--encoding", help="attribute encoding, when detection is not wanted (e.g. cp949)")
+    p.add_argument("--crs", help="the layer's CRS when the file has none or a wrong one (e.g. EPSG:5186)")
+    p.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS", help="map a column (repeatable)")
+    p.add_argument("--way-kind", choices=["street", "stream"], help="ways: the kind of every line")
+    p.add_argument("--json", action="store_true", help="validate/import/lookup: print JSON")
     p.set_defaults(handler=_twin)
 
     p = sub.add_parser("analytics", help="forecasts and anomalies")

@@ -134,27 +134,6 @@ def decode_file(settings: Settings, topic: str | None, file: str) -> int:
     return 0
 
 
-# -- twin ---------------------------------------------------------------------------
-def load_twin(settings: Settings, *, only_if_missing: bool = False) -> int:
-    """Build the default district and store it; prints what it noticed in the source layers."""
-    from twin import store
-    from twin._io import default_layers
-    from twin.district import build_district
-
-    with psycopg.connect(settings.database_dsn()) as conn:
-        if only_if_missing and store.has_district(conn, settings.district):
-            return 0
-        dongs, facilities = default_layers()
-        district = build_district(dongs, facilities, n_devices=settings.sim_devices)
-        store.save_district(conn, district)
-    for problem in district.problems:
-        print(f"twin: note: {problem}")
-    print(
-        f"twin: {district.name_en}: {len(district.buildings)} buildings (synthetic), {len(district.sites)} device sites"
-    )
-    return 0
-
-
 # -- analytics ----------------------------------------------------------------------
 def run_analytics(settings: Settings, *, once: bool) -> int:
     from analytics.detect import Episode

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-from smartcity import db, services, stack
+from smartcity import db, stack, twin_commands
 from smartcity.errors import SmartcityError
 from smartcity.settings import Settings
 
@@ -36,7 +36,7 @@ def run_city(settings: Settings, *, duration_s: float | None = None) -> int:
     applied = db.migrate(settings.database_dsn())
     if applied:
         print(f"database: applied {', '.join(applied)}", flush=True)
-    services.load_twin(settings, only_if_missing=True)
+    twin_commands.load_district(settings, district=settings.district, only_if_missing=True)
 
     stop = threading.Event()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from twin.errors import TwinError
 
@@ -36,4 +37,36 @@ def device_to_building(
         near = near[~near.index.duplicated(keep="first")]["building_id"]
         inside.loc[near.index] = near
     result: pd.Series = inside.astype(object).where(inside.notna(), None)
+    return result
+
+
+def _check_metric(*frames: gpd.GeoDataFrame) -> None:
+    crs = frames[0].crs
+    if crs is None or not crs.is_projected or any(f.crs != crs for f in frames):
+        raise TwinError(f"join needs every layer in one metric CRS; got {[str(f.crs) for f in frames]}")
+
+
+def device_to_parcel(sites: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame) -> pd.Series:
+    """The PNU of the parcel each device stands in (``None`` on roads or outside every parcel)."""
+    _check_metric(sites, parcels)
+    hit = gpd.sjoin(sites[["geometry"]], parcels[["pnu", "geometry"]], how="left", predicate="within")
+    hit = hit[~hit.index.duplicated(keep="first")]["pnu"]
+    result: pd.Series = hit.astype(object).where(hit.notna(), None)
+    return result
+
+
+def building_to_parcel(buildings: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame) -> pd.Series:
+    """The PNU of the parcel holding the largest part of each building's footprint."""
+    _check_metric(buildings, parcels)
+    pairs = gpd.sjoin(
+        buildings[["geometry"]], parcels[["pnu", "geometry"]], how="inner", predicate="intersects"
+    ).reset_index(names="_b")
+    if pairs.empty:
+        return pd.Series([None] * len(buildings), index=buildings.index, dtype=object)
+    left = buildings.geometry.loc[pairs["_b"]].to_numpy()
+    right = parcels.geometry.loc[pairs["index_right"]].to_numpy()
+    pairs["_overlap_m2"] = shapely.area(shapely.intersection(left, right))
+    best = pairs.sort_values("_overlap_m2", ascending=False).drop_duplicates("_b").set_index("_b")["pnu"]
+    aligned = best.reindex(buildings.index).astype(object)
+    result: pd.Series = aligned.where(aligned.notna(), None)
     return result
