@@ -63,9 +63,7 @@ def generation_rate(fleet: pd.DataFrame, days: float) -> float:
 def live_share(settings_host: str, port: int, n_devices: int, seconds: float) -> tuple[float, float]:
     """(CPU share while publishing, CPU share of generating the same reports only)."""
     fleet = fleet_of(n_devices, seed=2)
-    config = SimConfig(
-        mqtt_host=settings_host, mqtt_port=port, district="bench", interval_s=10.0, anomaly_rate=0.2
-    )
+    config = SimConfig(mqtt_host=settings_host, mqtt_port=port, district="bench", interval_s=10.0, anomaly_rate=0.2)
     stop = threading.Event()
     threading.Timer(seconds, stop.set).start()
     cpu0, wall0 = time.process_time(), time.perf_counter()

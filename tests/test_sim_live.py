@@ -83,7 +83,7 @@ def _stored(conn: psycopg.Connection[tuple[object, ...]], unique: str) -> dict[t
         "SELECT device_id, metric, extract(epoch FROM time)::float8, value FROM readings WHERE device_id LIKE %s",
         (f"%-{unique}-%",),
     ).fetchall()
-    return {(str(d), str(m), round(float(t), 3)): float(v) for d, m, t, v in rows}
+    return {(str(d), str(m), round(float(t), 6)): float(v) for d, m, t, v in rows}
 
 
 def test_live_anomalies_are_labelled_as_they_begin_and_land_as_labelled(
@@ -134,7 +134,7 @@ def test_live_anomalies_are_labelled_as_they_begin_and_land_as_labelled(
                 elif key not in stored:
                     raise AssertionError(f"{key} was sent but not stored")
                 else:
-                    assert stored[key] == pytest.approx(metrics[metric], abs=1e-9), key
+                    assert stored[key] == pytest.approx(metrics[metric], rel=1e-6, abs=1e-6), key
     kinds = set(truth["kind"])
     assert {"spike", "level_shift"} & kinds, kinds
     dead = conn.execute("SELECT count(*) FROM dead_letters WHERE topic LIKE %s", (f"city/anom{unique}/%",)).fetchone()

@@ -14,6 +14,21 @@ COPY buildings (building_id, district, name, use, height_m, floors, synthetic, a
                 height_filled, geom) FROM STDIN
 """
 
+CREATE_BUILDING_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS building_staging (
+    building_id text, name text, use text, height_m float8, floors int, synthetic bool, address text,
+    year_built int, pnu text, height_filled bool, wkb text
+) ON COMMIT DROP
+"""
+COPY_BUILDING_STAGING = "COPY building_staging FROM STDIN"
+INSERT_BUILDINGS_FROM_STAGING = """
+INSERT INTO buildings (building_id, district, name, use, height_m, floors, synthetic, address, year_built, pnu,
+                       height_filled, geom)
+SELECT building_id, %s, name, use, height_m, floors, synthetic, address, year_built, pnu, height_filled,
+       ST_GeomFromWKB(decode(wkb, 'hex'), 5186)
+FROM building_staging
+"""
+
 COPY_PARCELS = """
 COPY parcels (district, pnu, sigungu, legal_dong, lot, land_category, area_m2, address, synthetic, geom) FROM STDIN
 """
