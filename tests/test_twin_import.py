@@ -12,14 +12,14 @@ from pyproj import CRS, Geod, Transformer
 from shapely.geometry import Point, Polygon, box
 
 from twin import importer
-from twin._io import crs_from_prj, detect_encoding, read_any, write_any
+from twin._io import DATA_DIR, crs_from_prj, detect_encoding, read_any, write_any
 from twin.errors import LayerError, LookupRefused
 from twin.pnu import parse_address, parse_pnu
 
-GEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "geo"
+GEO = Path(__file__).resolve().parent / "data" / "geo"  # copies of ../shared/data/geo (see tests/data/README.md)
 KOSTAT = GEO / "seoul_boundaries_cp949" / "kostat2013_original" / "seoul_submunicipalities.shp"
 JUSO = GEO / "seoul_boundaries_cp949" / "juso2015" / "seoul_neighborhoods.shp"
-YEOKSAM = GEO / "seoul_yeoksam_osm"
+YEOKSAM = DATA_DIR / "yeoksam"  # the OSM extract ships with the twin
 
 
 def _prepare(path: Path, layer: str, **options: object) -> tuple[gpd.GeoDataFrame, importer.Report]:

@@ -23,7 +23,7 @@ from twin.errors import LookupFailed
 from twin.exposure import building_state, idw, parcel_state
 from twin.joins import building_to_parcel, device_to_parcel
 
-KOSTAT = Path(__file__).resolve().parents[2] / "shared/data/geo/seoul_boundaries_cp949/kostat2013_original"
+KOSTAT = Path(__file__).resolve().parent / "data/geo/seoul_boundaries_cp949/kostat2013_original"
 
 
 @pytest.fixture(scope="module")
