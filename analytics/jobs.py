@@ -26,6 +26,7 @@ class AnalyticsConfig:
     history: timedelta = timedelta(days=7)
     horizon_steps: int = 12
     season_steps: int = 288  # one day of 5-minute buckets
+    devices: str = "%"  # a LIKE pattern: the series this pass covers (all by default)
 
 
 @dataclass
@@ -43,7 +44,9 @@ def run_pass(
 ) -> PassResult:
     """Forecast and scan every series with data in ``config.history`` before ``now``."""
     with conn.cursor() as cur:
-        cur.execute(queries.BUCKETED, {"bucket": config.bucket, "since": now - config.history})
+        cur.execute(
+            queries.BUCKETED, {"bucket": config.bucket, "since": now - config.history, "devices": config.devices}
+        )
         rows = cur.fetchall()
     conn.commit()
     frame = pd.DataFrame(rows, columns=["device_id", "metric", "bucket", "value"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 BUCKETED = """
 SELECT device_id, metric, time_bucket(%(bucket)s::interval, time) AS bucket, avg(value) AS value
 FROM readings
-WHERE time > %(since)s
+WHERE time > %(since)s AND device_id LIKE %(devices)s
 GROUP BY device_id, metric, bucket
 ORDER BY device_id, metric, bucket
 """

@@ -86,3 +86,41 @@ def kpis(dsn: str) -> dict[str, Any]:
         "newest": rows[0][1],
         "open_anomalies": int(anomalies[0][0] or 0),
     }
+
+
+CLASS_MEMBER = """
+SELECT m.class_id, m.member, m.role, m.sim_device_id, m.expires_at, m.revoked_at IS NOT NULL
+FROM class_members m WHERE m.class_id = %s AND m.member = %s
+"""
+
+CLASS_ACCEPTED = """
+SELECT r.time, r.device_id, r.metric, r.value
+FROM devices d JOIN readings r ON r.device_id = d.device_id AND r.time > now() - interval '1 day'
+WHERE d.district = %s AND d.owner = %s
+ORDER BY r.time DESC LIMIT %s
+"""
+
+CLASS_REJECTED = """
+SELECT received_at, topic, reason, detail, left(convert_from(payload, 'UTF8'), 200)
+FROM dead_letters WHERE topic LIKE %s AND received_at > now() - interval '1 day'
+ORDER BY received_at DESC LIMIT %s
+"""
+
+
+def class_member(dsn: str, class_id: str, member: str) -> dict[str, Any] | None:
+    rows = _fetch(dsn, CLASS_MEMBER, (class_id, member))
+    if not rows:
+        return None
+    keys = ("class_id", "member", "role", "sim_device_id", "expires_at", "revoked")
+    return dict(zip(keys, rows[0], strict=True))
+
+
+def class_accepted(dsn: str, class_id: str, member: str, limit: int = 20) -> pd.DataFrame:
+    rows = _fetch(dsn, CLASS_ACCEPTED, (class_id, member, limit))
+    return pd.DataFrame(rows, columns=["time", "device_id", "metric", "value"])
+
+
+def class_rejected(dsn: str, class_id: str, member: str, limit: int = 20) -> pd.DataFrame:
+    pattern = f"class/{class_id.replace('%', '')}/{member.replace('%', '')}/%"
+    rows = _fetch(dsn, CLASS_REJECTED, (pattern, limit))
+    return pd.DataFrame(rows, columns=["received_at", "topic", "reason", "detail", "payload"])

@@ -24,6 +24,7 @@ class Reason(StrEnum):
     UNKNOWN_DEVICE = "unknown_device"
     NO_READINGS = "no_readings"
     RATE_LIMITED = "rate_limited"
+    ACCOUNT_INACTIVE = "account_inactive"
 
 
 @dataclass(frozen=True, slots=True)

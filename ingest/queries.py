@@ -37,8 +37,8 @@ WHERE l.time < excluded.time
 """
 
 REGISTER_DEVICE = """
-INSERT INTO devices (device_id, kind, district, source, auto_registered)
-VALUES (%s, %s, %s, %s, true)
+INSERT INTO devices (device_id, kind, district, source, owner, auto_registered)
+VALUES (%s, %s, %s, %s, %s, true)
 ON CONFLICT (device_id) DO NOTHING
 """
 
@@ -53,4 +53,8 @@ INSERT_STATS = """
 INSERT INTO ingest_stats (time, worker, messages, readings, rejected, batch_latency_ms)
 VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT DO NOTHING
+"""
+
+CLASS_ROSTER = """
+SELECT class_id, member, expires_at, revoked_at IS NOT NULL FROM class_members
 """

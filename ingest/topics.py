@@ -38,6 +38,8 @@ def parse_topic(topic: str) -> DeviceTopic | None:
         )
     if len(parts) == 5 and parts[4] in SERVICE_SUFFIXES:
         return None
+    if parts[0] == "class" and parts[3] in SERVICE_SUFFIXES:
+        return None  # a student's own service topics: class/<class>/<student>/control[/...]
     names = ("scope", "district or class", "kind or student", "device_id", "metric")
     for name, part in zip(names[1:], parts[1:], strict=False):
         if not _SEGMENT.match(part):

@@ -29,8 +29,9 @@ from paho.mqtt.properties import Properties
 
 from ingest import metrics, queries
 from ingest._mqtt import FastClient
+from ingest.classroom import Member, RateLimit, Roster
 from ingest.decode import Limits, decode
-from ingest.models import Rejection
+from ingest.models import Decoded, Rejection
 from ingest.topics import CITY_EXAMPLE
 from ingest.writer import BatchResult, Message, Writer
 
@@ -61,6 +62,9 @@ class IngestConfig:
     writers: int = 2
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0  # 0: no /metrics endpoint
+    class_rate_per_s: float = 5.0  # per student device; 0 turns the limit off
+    class_burst: int = 20
+    roster_interval_s: float = 5.0
 
 
 @dataclass
@@ -87,6 +91,7 @@ class _Slot:
     conn: psycopg.Connection[tuple[object, ...]]
     writer: Writer
     devices_read_at: float = field(default_factory=time.monotonic)
+    roster_read_at: float = 0.0
 
 
 class IngestWorker:
@@ -103,6 +108,8 @@ class IngestWorker:
         self._counters_lock = threading.Lock()
         self._fatal: Exception | None = None
         self._connected = threading.Event()
+        self._roster = Roster()
+        self._rate = RateLimit(config.class_rate_per_s, config.class_burst)
         self._client = self._make_client()
 
     # -- MQTT side (paho's thread) -------------------------------------------------
@@ -147,6 +154,11 @@ class IngestWorker:
     def _on_raw_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         now = datetime.now(UTC)
         decoded = decode(topic, payload, now, self.config.limits)
+        device = decoded.topic
+        if device is not None and device.scope == "class" and decoded.rejection is None:
+            refusal = self._roster.check(device, now) or self._rate.check(device.device_id, time.monotonic())
+            if refusal is not None:
+                decoded = Decoded(device, (), refusal)
         self._inbox.append(Message(mid, qos, topic, payload, now, decoded))
         if not self._wake.is_set():
             self._wake.set()
@@ -199,12 +211,27 @@ class IngestWorker:
             if time.monotonic() - slot.devices_read_at > 30:
                 slot.writer.refresh_devices()
                 slot.devices_read_at = time.monotonic()
+            if time.monotonic() - slot.roster_read_at > self.config.roster_interval_s:
+                self._read_roster(slot.conn)
+                slot.roster_read_at = time.monotonic()
         except Exception as exc:  # not a database outage: stop, unacknowledged, and report it
             log.exception("ingest writer failed; stopping without acknowledging the batch")
             self._fatal = exc
             self._stop.set()
         finally:
             slots.put(slot)
+
+    def _read_roster(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        try:
+            with conn.transaction():
+                rows = conn.execute(queries.CLASS_ROSTER).fetchall()
+        except psycopg.errors.UndefinedTable:
+            return  # a schema without classes: nothing to check
+        except psycopg.OperationalError:
+            return  # keep the last roster; the batch retry handles the outage
+        self._roster = Roster(
+            {(str(c), str(m)): Member(e, bool(r)) for c, m, e, r in rows}  # type: ignore[arg-type]
+        )
 
     def _serve_metrics(self) -> ThreadingHTTPServer | None:
         if not self.config.metrics_port:
@@ -306,13 +333,16 @@ class IngestWorker:
         device = msg.decoded.topic
         if device is None:
             return  # no device to answer: the topic itself was wrong
+        example_topic = (
+            f"class/{device.group}/{device.owner}/{device.device_id}" if device.scope == "class" else CITY_EXAMPLE
+        )
         body = {
             "topic": msg.topic,
             "reason": rejection.reason,
             "sentence": rejection.sentence,
             "field": rejection.field,
             "received_at": msg.received_at.isoformat(),
-            "example": {"topic": CITY_EXAMPLE, "payload": orjson.loads(EXAMPLE_PAYLOAD)},
+            "example": {"topic": example_topic, "payload": orjson.loads(EXAMPLE_PAYLOAD)},
         }
         self._client.publish(device.errors_topic, orjson.dumps(body), qos=1)
 

@@ -73,7 +73,7 @@ class Writer:
         """Store a batch in one transaction. Raises psycopg errors; nothing is committed then."""
         result = BatchResult(messages=len(messages))
         readings: list[Reading] = []
-        new_devices: dict[str, tuple[str, str, str, str]] = {}
+        new_devices: dict[str, tuple[str, str, str, str, str | None]] = {}
         for msg in messages:
             decoded = msg.decoded
             if decoded.rejection is not None:
@@ -95,7 +95,8 @@ class Writer:
                         )
                     )
                     continue
-                new_devices[device.device_id] = (device.device_id, device.kind, device.group, device.scope)
+                owner = device.owner if device.scope == "class" else None
+                new_devices[device.device_id] = (device.device_id, device.kind, device.group, device.scope, owner)
             readings.extend(decoded.readings)
         result.readings = len(readings)
         with self._conn.transaction():

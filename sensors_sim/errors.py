@@ -2,7 +2,8 @@
 
 SimError
 ├── FleetError      the fleet description cannot be simulated
-└── ScenarioError   a scenario request cannot be carried out
+├── ScenarioError   a scenario request cannot be carried out
+└── ControlError    a student's control request cannot be carried out
 """
 
 
@@ -16,3 +17,7 @@ class FleetError(SimError):
 
 class ScenarioError(SimError):
     """A scenario request names an unknown scenario or an impossible window."""
+
+
+class ControlError(SimError):
+    """A student's control request cannot be carried out; the message says why."""

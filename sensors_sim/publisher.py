@@ -22,8 +22,8 @@ import paho.mqtt.client as mqtt
 import pandas as pd
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sensors_sim import anomalies
-from sensors_sim.errors import FleetError, ScenarioError
+from sensors_sim import anomalies, control
+from sensors_sim.errors import ControlError, FleetError, ScenarioError
 from sensors_sim.scenarios import Active, parse_request
 from sensors_sim.signals import hash_id, sample
 
@@ -166,7 +166,7 @@ def run(
     """
     if config.jitter_s >= config.interval_s:
         raise FleetError(f"jitter_s ({config.jitter_s}) must be below interval_s ({config.interval_s})")
-    requests: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    requests: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=f"smartcity-sim-{config.district}", protocol=mqtt.MQTTv5
     )
@@ -175,10 +175,11 @@ def run(
     client.max_queued_messages_set(0)
 
     def on_connect(client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
-        client.subscribe(scenario_topic(config.district), qos=1)
+        topics = [scenario_topic(config.district), f"sim/{config.district}/assign/#", "class/+/+/control"]
+        client.subscribe([(t, 1) for t in topics])
 
     def on_message(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        requests.put(bytes(message.payload))  # handled by the publishing loop, in order
+        requests.put((message.topic, bytes(message.payload)))  # handled by the publishing loop, in order
 
     client.on_connect = on_connect
     client.on_message = on_message
@@ -194,6 +195,7 @@ def run(
     active: list[Active] = []
     late = _Deliveries()
     plan = _Plan(config, fleet, on_truth)
+    students = _Students(client, config, fleet, on_truth)
 
     def send(topic: str, payload: bytes) -> None:
         nonlocal sent
@@ -203,13 +205,24 @@ def run(
     try:
         while not stop.is_set():
             now_s = sim_time.timestamp()
-            active = _take_requests(client, config.district, requests, active, now_s)
+            scenario_requests = []
+            while True:
+                try:
+                    topic, body = requests.get_nowait()
+                except queue.Empty:
+                    break
+                if topic == scenario_topic(config.district):
+                    scenario_requests.append(body)
+                else:
+                    students.handle(topic, body, now_s)
+            active = _take_requests(client, config.district, scenario_requests, active, now_s)
             step = int(now_s // config.interval_s)
             truth = plan.at(now_s)
             reports = sample(
                 fleet, sim_time, seed=config.seed, interval_s=config.interval_s, scenarios=active, truth=truth
             )
-            for device_id, kind, values in reports:
+            for device_id, kind, simulated in reports:
+                values = students.drive(device_id, simulated, now_s)
                 if not values or _offline(config, device_id, now_s):
                     continue
                 topic = topic_for(config.district, kind, device_id)
@@ -248,17 +261,13 @@ def _offline(config: SimConfig, device_id: str, now_s: float) -> bool:
 
 
 def _take_requests(
-    client: mqtt.Client, district: str, requests: queue.SimpleQueue[bytes], active: list[Active], now_s: float
+    client: mqtt.Client, district: str, requests: list[bytes], active: list[Active], now_s: float
 ) -> list[Active]:
     """Apply the scenario requests that arrived; publish the (retained) state when it changed."""
     current = [a for a in active if a.ended_s > now_s]
     changed = len(current) != len(active)
     error = None
-    while True:
-        try:
-            payload = requests.get_nowait()
-        except queue.Empty:
-            break
+    for payload in requests:
         try:
             request = parse_request(payload, now_s)
         except ScenarioError as exc:
@@ -279,6 +288,77 @@ def _take_requests(
             state["error"] = error
         client.publish(scenario_topic(district) + "/state", orjson.dumps(state), qos=1, retain=True)
     return current
+
+
+class _Students:
+    """Which student drives which simulated sensor, and what they asked it to do."""
+
+    def __init__(
+        self,
+        client: mqtt.Client,
+        config: SimConfig,
+        fleet: pd.DataFrame,
+        on_truth: Callable[[pd.DataFrame], None] | None,
+    ) -> None:
+        self._client, self._config, self._on_truth = client, config, on_truth
+        self._kinds = dict(zip(fleet["device_id"].astype(str), fleet["kind"].astype(str), strict=True))
+        self._assigned: dict[tuple[str, str], str] = {}
+        self._overrides: dict[str, control.Override] = {}
+
+    def handle(self, topic: str, body: bytes, now_s: float) -> None:
+        parts = topic.split("/")
+        if parts[:3] == ["sim", self._config.district, "assign"] and len(parts) == 5:
+            key = (parts[3], parts[4])
+            if not body:
+                device = self._assigned.pop(key, None)
+                self._overrides.pop(device or "", None)
+                return
+            try:
+                device = str(orjson.loads(body)["device_id"])
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                log.warning("ignoring a malformed assignment on %s", topic)
+                return
+            if device in self._kinds:
+                self._assigned[key] = device
+            return
+        if len(parts) == 4 and parts[0] == "class" and parts[3] == "control":
+            self._control(parts[1], parts[2], body, now_s)
+
+    def _control(self, class_id: str, student: str, body: bytes, now_s: float) -> None:
+        answer_topic = f"class/{class_id}/{student}/control/answer"
+        device = self._assigned.get((class_id, student))
+        if device is None:
+            self._answer(answer_topic, {"ok": False, "error": f"{student} of {class_id} has no simulated sensor"})
+            return
+        try:
+            override = control.parse(body, device_id=device, kind=self._kinds[device], now_s=now_s)
+        except ControlError as exc:
+            self._answer(answer_topic, {"ok": False, "device_id": device, "error": str(exc)})
+            return
+        if override is None:
+            self._overrides.pop(device, None)
+            self._answer(answer_topic, {"ok": True, "device_id": device, "action": "release"})
+            return
+        self._overrides[device] = override
+        if self._on_truth is not None:
+            self._on_truth(control.label(override, self._config.interval_s))
+        self._answer(
+            answer_topic,
+            {"ok": True, "device_id": device, "action": override.action, "metric": override.metric,
+             "until": _iso(override.until_s)},
+        )  # fmt: skip
+
+    def drive(self, device_id: str, values: dict[str, float], now_s: float) -> dict[str, float]:
+        override = self._overrides.get(device_id)
+        if override is None or not values:
+            return values
+        driven = control.apply(override, values, now_s)
+        if control.finished(override, now_s):
+            del self._overrides[device_id]
+        return driven
+
+    def _answer(self, topic: str, body: dict[str, object]) -> None:
+        self._client.publish(topic, orjson.dumps(body), qos=1)
 
 
 def _iso(epoch_s: float) -> str:

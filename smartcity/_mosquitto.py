@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from smartcity import _processes as proc
@@ -76,8 +77,66 @@ def _acl_service() -> str:
 
 
 def _acl_demo() -> str:
-    # Lines before any 'user' apply to anonymous clients.
-    return "topic readwrite city/#\ntopic readwrite class/#\ntopic readwrite sim/#\ntopic read alerts/#\n"
+    # Lines before any 'user' apply to anonymous clients. Students' namespaces are
+    # authenticated only: anonymous clients may read their control requests (the
+    # simulator does), not publish as a student.
+    return "topic readwrite city/#\ntopic readwrite sim/#\ntopic read class/+/+/control\ntopic read alerts/#\n"
+
+
+@dataclass(frozen=True)
+class Account:
+    """A broker account besides the service one: its password hash and its ACL lines."""
+
+    username: str
+    password_hash: str  # as mosquitto_passwd writes it after "username:"
+    topics: tuple[str, ...]  # ACL lines such as "topic write class/c/s01/#"
+
+
+def hash_passwords(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Mosquitto password hashes for (username, password) pairs, made by mosquitto_passwd itself.
+
+    Raises:
+        StackError: mosquitto_passwd is missing or fails.
+    """
+    import tempfile
+
+    if not pairs:
+        return {}
+    tool = proc.find_binary("mosquitto_passwd", Path("/usr/bin/mosquitto_passwd"), package="mosquitto")
+    with tempfile.TemporaryDirectory() as folder:
+        plain = Path(folder) / "passwd"
+        plain.write_text("".join(f"{user}:{password}\n" for user, password in pairs), encoding="utf-8")
+        result = subprocess.run([str(tool), "-U", str(plain)], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise StackError(f"mosquitto_passwd failed: {result.stderr.strip()}")
+        lines = plain.read_text(encoding="utf-8").splitlines()
+    return dict(line.split(":", 1) for line in lines if ":" in line)
+
+
+def write_accounts(settings: Settings, accounts: list[Account]) -> None:
+    """Rewrite the password and ACL files with the service account plus ``accounts``; reload.
+
+    Raises:
+        StackError: the broker's folder is missing (start the stack first).
+    """
+    folder = mqtt_dir(settings)
+    passwd = folder / "passwd"
+    if not passwd.exists():
+        raise StackError(f"no broker configuration under {folder}: run 'smartcity stack up'")
+    existing = passwd.read_text(encoding="utf-8").splitlines()
+    service = [line for line in existing if line.startswith(f"{SERVICE_USERNAME}:")]
+    lines = service + [f"{a.username}:{a.password_hash}" for a in accounts]
+    acl = _acl_service() + "".join(f"\nuser {a.username}\n" + "".join(f"{t}\n" for t in a.topics) for a in accounts)
+    for name, text in (("passwd", "\n".join(lines) + "\n"), ("acl", acl)):
+        staged = folder / f".{name}.new"
+        staged.write_text(text, encoding="utf-8")
+        os.chmod(staged, 0o600)
+        user = proc.service_user("mosquitto")
+        if user is not None:
+            os.chown(staged, user.pw_uid, user.pw_gid)
+        staged.replace(folder / name)  # atomic: the broker never reads half a file
+    if is_running(settings):
+        reload(settings)
 
 
 def up(settings: Settings, service_password: str) -> bool:

@@ -65,6 +65,8 @@ def ingest_config(settings: Settings, *, index: int = 0, shared: bool = False): 
             max_age_s=settings.ingest_max_age_days * 86400,
         ),
         auto_register=settings.ingest_auto_register,
+        class_rate_per_s=settings.ingest_class_rate_per_s,
+        class_burst=settings.ingest_class_burst,
     )
 
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     ingest_future_tolerance_s: float = Field(default=300.0, ge=0)
     ingest_max_age_days: float = Field(default=365.0, gt=0)
     ingest_auto_register: bool = True
+    ingest_class_rate_per_s: float = Field(default=5.0, ge=0, description="per student device; 0 turns it off")
+    ingest_class_burst: int = Field(default=20, ge=1)
 
     @field_validator("home")
     @classmethod

@@ -107,3 +107,47 @@ def test_deck_bundle_is_served_by_the_app(dashboard_url: str) -> None:
     with urllib.request.urlopen(dashboard_url + "/_dash-layout", timeout=10) as response:
         layout = json.loads(response.read())
     assert "props" in layout
+
+
+def test_class_page_lists_a_students_accepted_and_rejected_messages(
+    dashboard_url: str, browser: object, dsn: str
+) -> None:
+    class_id, tag = "pageclass", datetime.now(UTC).strftime("%H%M%S%f")
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "INSERT INTO classes (class_id, name, district, expires_at) "
+            "VALUES (%s, %s, 'goyang', now() + interval '1 day') ON CONFLICT DO NOTHING",
+            (class_id, class_id),
+        )
+        conn.execute(
+            "INSERT INTO class_members (username, class_id, member, role, password_hash, sim_device_id, expires_at) "
+            "VALUES (%s, %s, 'ana', 'student', 'x', 'air-0001', now() + interval '1 day') ON CONFLICT DO NOTHING",
+            (f"{class_id}.ana", class_id),
+        )
+        conn.execute(
+            "INSERT INTO devices (device_id, kind, district, source, owner) VALUES (%s, 'student', %s, 'class', 'ana')",
+            (f"esp-{tag}", class_id),
+        )
+        conn.execute(
+            "INSERT INTO readings (time, device_id, metric, value) VALUES (now(), %s, 'temperature_c', 21.5)",
+            (f"esp-{tag}",),
+        )
+        conn.execute(
+            "INSERT INTO dead_letters (topic, device_id, payload, payload_bytes, reason, detail) "
+            "VALUES (%s, %s, %s, 5, 'unknown_metric', 'metric \"temp\" is not in the vocabulary')",
+            (f"class/{class_id}/ana/esp-{tag}", f"esp-{tag}", b'{"temp": 1}'),
+        )
+        conn.commit()
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{dashboard_url}/class?c={class_id}&s=ana")
+    page.wait_for_selector("#class-accepted-table", timeout=20000)
+    assert f"esp-{tag}" in page.inner_text("#class-accepted-table")
+    rejected = page.inner_text("#class-rejected-table")
+    assert "unknown_metric" in rejected and "temp" in rejected
+    assert "air-0001" in page.inner_text("#class-member")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "class.png"))
+    assert errors == [], errors
+    page.close()

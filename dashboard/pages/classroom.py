@@ -1,0 +1,86 @@
+"""Class (/class?c=<class>&s=<student>): a student's accepted and rejected messages, and how to publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+from flask import current_app
+
+from dashboard import queries
+from dashboard.app import DashboardConfig
+from dashboard.errors import DataUnavailable
+
+dash.register_page(__name__, path="/class", name="Class", title="Class · 수업")  # type: ignore[no-untyped-call]
+
+
+def layout(c: str = "", s: str = "", **_: Any) -> html.Div:
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dcc.Input(id="class-id", value=c, placeholder="class / 수업", debounce=True, className="sc-input"),
+                    dcc.Input(
+                        id="class-student", value=s, placeholder="student / 학생", debounce=True, className="sc-input"
+                    ),
+                ],
+                className="sc-class-form",
+            ),
+            html.Div(id="class-banner", className="sc-banner"),
+            html.Div(id="class-who"),
+            html.Div(
+                [
+                    html.Div([html.H2("accepted / 저장됨"), html.Div(id="class-accepted")], className="sc-col"),
+                    html.Div([html.H2("rejected / 거부됨"), html.Div(id="class-rejected")], className="sc-col"),
+                ],
+                className="sc-cols",
+            ),
+            html.Div(id="class-howto", className="sc-howto"),
+            dcc.Interval(id="class-tick", interval=int(config.refresh_s * 1000), n_intervals=0),
+        ]
+    )
+
+
+def _table(frame: pd.DataFrame, table_id: str) -> html.Table | html.P:
+    if frame.empty:
+        return html.P("nothing in the last day / 최근 하루 동안 없음", id=table_id)
+    head = html.Tr([html.Th(c) for c in frame.columns])
+    body = [html.Tr([html.Td(str(v)) for v in row]) for row in frame.itertuples(index=False)]
+    return html.Table([html.Thead(head), html.Tbody(body)], id=table_id, className="sc-table")
+
+
+@callback(
+    Output("class-who", "children"),
+    Output("class-accepted", "children"),
+    Output("class-rejected", "children"),
+    Output("class-howto", "children"),
+    Output("class-banner", "children"),
+    Input("class-tick", "n_intervals"),
+    Input("class-id", "value"),
+    Input("class-student", "value"),
+)
+def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ...]:
+    if not class_id or not student:
+        return html.P("enter your class and student name / 수업과 학생 이름을 입력하세요"), "", "", "", ""
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        member = queries.class_member(config.dsn, class_id, student)
+        accepted = queries.class_accepted(config.dsn, class_id, student)
+        rejected = queries.class_rejected(config.dsn, class_id, student)
+    except DataUnavailable as exc:
+        return dash.no_update, dash.no_update, dash.no_update, dash.no_update, f"⚠ {exc}"
+    if member is None:
+        who = html.P(f"{student} is not in class {class_id}", id="class-unknown")
+    else:
+        state = "revoked" if member["revoked"] else f"expires {member['expires_at']:%Y-%m-%d %H:%M} UTC"
+        drive = f" · drives simulated sensor {member['sim_device_id']}" if member["sim_device_id"] else ""
+        who = html.P(f"{class_id} / {student} ({member['role']}, {state}){drive}", id="class-member")
+    howto = html.Pre(
+        f"mosquitto_pub -V mqttv5 -q 1 -u {class_id}.{student} -P <password> "
+        f'-t class/{class_id}/{student}/my-sensor -m \'{{"metrics": {{"temperature_c": 21.5}}}}\'\n'
+        f"mosquitto_sub -V mqttv5 -u {class_id}.{student} -P <password> -t 'class/{class_id}/{student}/#' -v"
+    )
+    return who, _table(accepted, "class-accepted-table"), _table(rejected, "class-rejected-table"), howto, ""
