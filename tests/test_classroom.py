@@ -263,3 +263,39 @@ def test_a_class_of_thirty_is_ready_in_under_ten_seconds_and_exports_its_sheet(
     assert all(c.username in page and c.password in page for c in created)
     classroom.revoke(settings, class_id)
     assert all(m["state"] == "revoked" for m in classroom.members(settings, class_id))
+
+
+def test_the_quick_start_python_example_works_as_written(
+    conn: psycopg.Connection[tuple[object, ...]],
+    broker: Broker,
+    klass,
+    guarded_ingest: IngestWorker,  # type: ignore[no-untyped-def]
+) -> None:
+    import os
+    import re
+    import sys
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "classroom.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", doc, re.S)
+    assert code, "docs/classroom.md lost its Python example"
+    _, creds = klass
+    me = creds["student01"]
+    env = dict(os.environ, CLASS_USER=me.username, CLASS_PASSWORD=me.password, CLASS_BROKER=broker.host,
+               CLASS_PORT=str(broker.port))  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code.group(1)], env=env, capture_output=True, text=True, timeout=30,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0 and "sent True" in done.stdout, done.stderr
+    assert wait_for(lambda: _stored(conn, "my-sensor") >= 2, 10.0)  # temperature and humidity
+
+
+def test_the_teacher_may_start_scenarios_and_students_may_not(broker: Broker, klass) -> None:  # type: ignore[no-untyped-def]
+    _, creds = klass
+    teacher, student = Student(broker, creds["teacher"]), Student(broker, creds["student01"])
+    try:
+        assert teacher.connected.wait(5) and student.connected.wait(5)
+        request = orjson.dumps({"scenario": "none"})
+        assert not getattr(teacher.publish("sim/goyang/scenario", request), "is_failure", True)
+        assert getattr(student.publish("sim/goyang/scenario", request), "is_failure", False)
+    finally:
+        teacher.close()
+        student.close()
