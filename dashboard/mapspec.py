@@ -28,16 +28,9 @@ def view_state(
     }
 
 
-def base_layers(buildings: pd.DataFrame, boundary: list[Any]) -> list[dict[str, Any]]:
-    """Boundary and buildings: the static part of the map."""
+def boundary_layer(boundary: list[Any]) -> dict[str, Any]:
     polygons = [{"ring": poly[0]} for poly in boundary]
-    frame = buildings.copy()
-    frame["color"] = [[*BUILDING_COLORS.get(str(u), [130, 130, 130]), 235] for u in frame["use"]]
-    frame["label"] = [
-        (n if isinstance(n, str) else b) + f" · {u} · {h:g} m"
-        for n, b, u, h in zip(frame["name"], frame["building_id"], frame["use"], frame["height_m"], strict=True)
-    ]
-    layers = [
+    return _spec(
         pdk.Layer(
             "PolygonLayer",
             id="boundary",
@@ -48,11 +41,49 @@ def base_layers(buildings: pd.DataFrame, boundary: list[Any]) -> list[dict[str, 
             get_fill_color=[22, 30, 44, 255],
             get_line_color=[90, 120, 160, 255],
             line_width_min_pixels=1,
-        ),
+        )
+    )
+
+
+def building_records(buildings: pd.DataFrame) -> list[dict[str, Any]]:
+    """What the map needs of each building, once (the colours change, the rest does not)."""
+    labels = [
+        (n if isinstance(n, str) else b) + f" · {u} · {h:g} m"
+        for n, b, u, h in zip(
+            buildings["name"], buildings["building_id"], buildings["use"], buildings["height_m"], strict=True
+        )
+    ]
+    return [
+        {"building_id": b, "ring": r, "height_m": float(h), "use": str(u), "label": lab}
+        for b, r, h, u, lab in zip(
+            buildings["building_id"], buildings["ring"], buildings["height_m"], buildings["use"], labels, strict=True
+        )
+    ]
+
+
+def building_layer(
+    records: list[dict[str, Any]],
+    *,
+    colour_by: str = "use",
+    in_anomaly: set[str] | frozenset[str] = frozenset(),
+    exposure: dict[str, float] | None = None,
+    exposure_high: float = 75.0,
+) -> dict[str, Any]:
+    """Buildings extruded by height, coloured by use, by open anomalies, or by an exposure value."""
+    data = []
+    for record in records:
+        if colour_by == "anomaly":
+            color = [235, 70, 60, 245] if record["building_id"] in in_anomaly else [90, 100, 115, 220]
+        elif colour_by == "exposure" and exposure is not None:
+            color = ramp(exposure.get(record["building_id"], float("nan")) / exposure_high)
+        else:
+            color = [*BUILDING_COLORS.get(record["use"], [130, 130, 130]), 235]
+        data.append({**record, "color": color})
+    return _spec(
         pdk.Layer(
             "PolygonLayer",
             id="buildings",
-            data=frame[["building_id", "ring", "height_m", "color", "label"]],
+            data=data,
             get_polygon="ring",
             extruded=True,
             get_elevation="height_m",
@@ -60,9 +91,61 @@ def base_layers(buildings: pd.DataFrame, boundary: list[Any]) -> list[dict[str, 
             pickable=True,
             auto_highlight=True,
             material={"ambient": 0.45, "diffuse": 0.6, "shininess": 24},
-        ),
+        )
+    )
+
+
+def ways_layer(ways: pd.DataFrame) -> dict[str, Any]:
+    """Streets (grey) and streams (blue) as paths."""
+    data = [
+        {
+            "path": p,
+            "label": f"{n or w}",
+            "color": [70, 150, 235, 255] if k == "stream" else [150, 160, 175, 200],
+            "width": 12 if k == "stream" else 6,
+        }
+        for w, k, n, p in zip(ways["way_id"], ways["kind"], ways["name"], ways["path"], strict=True)
     ]
-    return [_spec(layer) for layer in layers]
+    return _spec(
+        pdk.Layer(
+            "PathLayer",
+            id="ways",
+            data=data,
+            get_path="path",
+            get_color="color",
+            get_width="width",
+            width_units="meters",
+            width_min_pixels=1,
+            pickable=True,
+        )
+    )
+
+
+def parcels_layer(parcels: pd.DataFrame) -> dict[str, Any]:
+    data = [
+        {"ring": r, "label": f"{a} · {c} · PNU {p}"}
+        for p, a, c, r in zip(
+            parcels["pnu"], parcels["address"], parcels["land_category"], parcels["ring"], strict=True
+        )
+    ]
+    return _spec(
+        pdk.Layer(
+            "PolygonLayer",
+            id="parcels",
+            data=data,
+            get_polygon="ring",
+            filled=False,
+            stroked=True,
+            get_line_color=[200, 200, 120, 140],
+            line_width_min_pixels=1,
+            pickable=True,
+        )
+    )
+
+
+def base_layers(buildings: pd.DataFrame, boundary: list[Any]) -> list[dict[str, Any]]:
+    """Boundary and buildings coloured by use: the static part of the map."""
+    return [boundary_layer(boundary), building_layer(building_records(buildings))]
 
 
 def sensor_frame(devices: pd.DataFrame) -> pd.DataFrame:

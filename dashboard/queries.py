@@ -124,3 +124,140 @@ def class_rejected(dsn: str, class_id: str, member: str, limit: int = 20) -> pd.
     pattern = f"class/{class_id.replace('%', '')}/{member.replace('%', '')}/%"
     rows = _fetch(dsn, CLASS_REJECTED, (pattern, limit))
     return pd.DataFrame(rows, columns=["received_at", "topic", "reason", "detail", "payload"])
+
+
+# -- the twin's other layers, the time slider, the building panel, the anomaly feed ----
+WAYS = """
+SELECT way_id, kind, name, ST_AsGeoJSON(geom_wgs84, 6)::json -> 'coordinates' AS path
+FROM ways WHERE district = %s
+"""
+
+PARCELS = """
+SELECT pnu, address, land_category, ST_AsGeoJSON(geom_wgs84, 6)::json -> 'coordinates' -> 0 -> 0 AS ring
+FROM parcels WHERE district = %s
+"""
+
+BUILDINGS_IN_ANOMALY = """
+SELECT DISTINCT s.building_id
+FROM anomalies a JOIN device_sites s ON s.device_id = a.device_id
+WHERE s.district = %s AND s.building_id IS NOT NULL AND NOT a.acknowledged
+  AND a.ended_at > now() - interval '1 day'
+"""
+
+# The sensors' primary values an hour at a time (the time slider): time buckets, so a
+# month of a thousand devices is never read row by row.
+HOURLY = """
+SELECT r.device_id, r.metric, time_bucket('1 hour', r.time) AS hour, avg(r.value)
+FROM readings r JOIN devices d ON d.device_id = r.device_id
+WHERE d.district = %s AND r.time >= %s AND r.time < %s
+GROUP BY 1, 2, 3
+"""
+
+BUILDING = """
+SELECT building_id, name, use, height_m, floors, year_built, address, pnu, synthetic
+FROM buildings WHERE district = %s AND building_id = %s
+"""
+
+BUILDING_SENSORS = """
+SELECT s.device_id, s.kind, round(ST_Distance(s.geom, b.geom)::numeric, 1)::float8 AS distance_m
+FROM buildings b JOIN device_sites s ON s.district = b.district AND ST_DWithin(s.geom, b.geom, %s)
+WHERE b.district = %s AND b.building_id = %s
+ORDER BY distance_m, s.device_id
+"""
+
+SERIES = """
+SELECT device_id, metric, time_bucket(%s::interval, time) AS t, avg(value) AS value
+FROM readings WHERE device_id = ANY(%s) AND time > now() - %s::interval
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+
+FORECAST = """
+SELECT DISTINCT ON (device_id, metric, time) device_id, metric, time, yhat, lo80, hi80, lo95, hi95, model
+FROM forecasts WHERE device_id = ANY(%s) AND time > now() - interval '1 hour'
+ORDER BY device_id, metric, time, made_at DESC
+"""
+
+DEVICE_ANOMALIES = """
+SELECT id, device_id, metric, started_at, ended_at, kind, severity, explanation, acknowledged
+FROM anomalies WHERE device_id = ANY(%s) AND ended_at > now() - interval '2 days'
+ORDER BY started_at
+"""
+
+ANOMALY_FEED = """
+SELECT a.id, a.device_id, a.metric, a.started_at, a.ended_at, a.kind, a.severity, a.explanation
+FROM anomalies a JOIN devices d ON d.device_id = a.device_id
+WHERE d.district = %s AND NOT a.acknowledged AND a.detected_at > now() - interval '1 day'
+ORDER BY a.detected_at DESC LIMIT %s
+"""
+
+ACKNOWLEDGE = "UPDATE anomalies SET acknowledged = true WHERE id = %s"
+
+NEXT_24H = """
+SELECT metric, time_bucket('1 hour', time) AS hour, avg(yhat), max(hi95)
+FROM forecasts f JOIN devices d ON d.device_id = f.device_id
+WHERE d.district = %s AND f.metric = ANY(%s) AND f.time BETWEEN now() AND now() + interval '24 hours'
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+def ways(dsn: str, district_id: str) -> pd.DataFrame:
+    return pd.DataFrame(_fetch(dsn, WAYS, (district_id,)), columns=["way_id", "kind", "name", "path"])
+
+
+def parcels(dsn: str, district_id: str) -> pd.DataFrame:
+    return pd.DataFrame(_fetch(dsn, PARCELS, (district_id,)), columns=["pnu", "address", "land_category", "ring"])
+
+
+def buildings_in_anomaly(dsn: str, district_id: str) -> set[str]:
+    return {str(r[0]) for r in _fetch(dsn, BUILDINGS_IN_ANOMALY, (district_id,))}
+
+
+def hourly(dsn: str, district_id: str, start: Any, end: Any) -> pd.DataFrame:
+    rows = _fetch(dsn, HOURLY, (district_id, start, end))
+    return pd.DataFrame(rows, columns=["device_id", "metric", "hour", "value"])
+
+
+def building(dsn: str, district_id: str, building_id: str) -> dict[str, Any] | None:
+    rows = _fetch(dsn, BUILDING, (district_id, building_id))
+    keys = ("building_id", "name", "use", "height_m", "floors", "year_built", "address", "pnu", "synthetic")
+    return dict(zip(keys, rows[0], strict=True)) if rows else None
+
+
+def building_sensors(dsn: str, district_id: str, building_id: str, radius_m: float = 40.0) -> pd.DataFrame:
+    rows = _fetch(dsn, BUILDING_SENSORS, (radius_m, district_id, building_id))
+    return pd.DataFrame(rows, columns=["device_id", "kind", "distance_m"])
+
+
+def series(dsn: str, device_ids: list[str], *, bucket: str = "15 minutes", span: str = "24 hours") -> pd.DataFrame:
+    rows = _fetch(dsn, SERIES, (bucket, device_ids, span))
+    return pd.DataFrame(rows, columns=["device_id", "metric", "t", "value"])
+
+
+def forecasts(dsn: str, device_ids: list[str]) -> pd.DataFrame:
+    rows = _fetch(dsn, FORECAST, (device_ids,))
+    return pd.DataFrame(rows, columns=["device_id", "metric", "time", "yhat", "lo80", "hi80", "lo95", "hi95", "model"])
+
+
+def device_anomalies(dsn: str, device_ids: list[str]) -> pd.DataFrame:
+    rows = _fetch(dsn, DEVICE_ANOMALIES, (device_ids,))
+    columns = ["id", "device_id", "metric", "started_at", "ended_at", "kind", "severity", "explanation", "acknowledged"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def anomaly_feed(dsn: str, district_id: str, limit: int = 12) -> pd.DataFrame:
+    rows = _fetch(dsn, ANOMALY_FEED, (district_id, limit))
+    columns = ["id", "device_id", "metric", "started_at", "ended_at", "kind", "severity", "explanation"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def acknowledge(dsn: str, anomaly_id: int) -> None:
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            conn.execute(ACKNOWLEDGE, (anomaly_id,))
+    except psycopg.Error as exc:
+        raise DataUnavailable(f"database unavailable: {exc}") from exc
+
+
+def next_24h(dsn: str, district_id: str, metrics: list[str]) -> pd.DataFrame:
+    rows = _fetch(dsn, NEXT_24H, (district_id, metrics))
+    return pd.DataFrame(rows, columns=["metric", "hour", "yhat", "hi95"])

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,11 @@ def dashboard_url(dsn: str) -> Iterator[str]:
                     "INSERT INTO latest_readings (device_id, metric, time, value) VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (device_id, metric) DO UPDATE SET value = excluded.value, time = excluded.time",
                     (device_id, "pm25_ugm3" if device_id.startswith("air") else "power_kw", now, 10.0 + i),
+                )
+                cur.execute(
+                    "INSERT INTO readings (time, device_id, metric, value) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    (now, device_id, "pm25_ugm3" if device_id.startswith("air") else "power_kw", 10.0 + i),
                 )
         conn.commit()
     app = create_app(DashboardConfig(dsn=dsn, district="goyang", refresh_s=2))
@@ -151,3 +157,117 @@ def test_class_page_lists_a_students_accepted_and_rejected_messages(
     page.screenshot(path=str(SHOTS / "class.png"))
     assert errors == [], errors
     page.close()
+
+
+def _open(browser: object, url: str) -> tuple[object, list[str], list[str]]:
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    outside: list[str] = []
+    base = url.split("/", 3)[:3]
+    origin = "/".join(base)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((origin, "data:")) else None)
+    page.goto(url)
+    return page, errors, outside
+
+
+def _not_blank(page: object, selector: str) -> None:
+    image = Image.open(io.BytesIO(page.locator(selector).screenshot())).convert("RGB")  # type: ignore[attr-defined]
+    pixels = np.asarray(image, dtype=np.int16)
+    differing = int((np.abs(pixels - np.array((14, 20, 32))).max(axis=2) > 40).sum())
+    assert differing > 0.03 * pixels.shape[0] * pixels.shape[1], f"{selector} looks blank ({differing} pixels differ)"
+
+
+@pytest.mark.parametrize(
+    ("path", "shot", "canvas"),
+    [("/wall", "wall", "#wall-map canvas"), ("/exhibit", "exhibit", "#exh-map canvas"),
+     ("/class?c=pageclass&s=ana", "class", "#class-map canvas")],
+)  # fmt: skip
+def test_every_page_loads_offline_without_console_errors_and_draws_its_map(
+    dashboard_url: str, browser: object, path: str, shot: str, canvas: str
+) -> None:
+    page, errors, outside = _open(browser, dashboard_url + path)
+    page.wait_for_selector(canvas, timeout=20000)  # type: ignore[attr-defined]
+    page.wait_for_timeout(2000)  # type: ignore[attr-defined]
+    _not_blank(page, canvas.split(" ", maxsplit=1)[0])
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{shot}.png"))  # type: ignore[attr-defined]
+    assert errors == [], errors
+    assert outside == [], outside
+    page.close()  # type: ignore[attr-defined]
+
+
+def test_clicking_a_building_opens_its_panel_with_its_sensors(dashboard_url: str, browser: object, dsn: str) -> None:
+    page, errors, _ = _open(browser, dashboard_url + "/")
+    page.wait_for_selector("#ops-map canvas", timeout=20000)  # type: ignore[attr-defined]
+    page.wait_for_function("document.getElementById('ops-kpi-devices').textContent.trim() !== '–'", timeout=20000)  # type: ignore[attr-defined]
+    page.wait_for_timeout(1500)  # type: ignore[attr-defined]
+    with psycopg.connect(dsn) as conn:  # a point on the roof, 30 m east of the centre (the counter stands there)
+        lon, lat, height = conn.execute(
+            "SELECT ST_X(p), ST_Y(p), h FROM (SELECT ST_Transform(ST_Translate(ST_Centroid(geom), 30, 0), 4326) p, "
+            "height_m h FROM buildings WHERE name LIKE '%%Smart City Center%%') q"
+        ).fetchone()
+    x, y = page.evaluate(f"window.smartcityProject('ops-map', {lon}, {lat}, {height})")  # type: ignore[attr-defined]
+    page.mouse.click(x, y)  # type: ignore[attr-defined]
+    page.wait_for_selector("#ops-panel.open #ops-panel-title", timeout=10000)  # type: ignore[attr-defined]
+    title = page.inner_text("#ops-panel-title")  # type: ignore[attr-defined]
+    assert "Smart City Center" in title, f"the click picked {title!r}"
+    assert "footfall-0001" in page.inner_text("#ops-panel-sensors")  # type: ignore[attr-defined]
+    page.wait_for_selector("#ops-panel .js-plotly-plot", timeout=10000)  # type: ignore[attr-defined]
+    page.screenshot(path=str(SHOTS / "operations-panel.png"))  # type: ignore[attr-defined]
+    page.click("#ops-panel-close")  # type: ignore[attr-defined]
+    page.wait_for_selector("#ops-panel.open", state="detached", timeout=5000)  # type: ignore[attr-defined]
+    assert errors == [], errors
+    page.close()  # type: ignore[attr-defined]
+
+
+def test_exhibit_switches_language_and_starts_its_attract_loop_when_idle(dashboard_url: str, browser: object) -> None:
+    page, errors, _ = _open(browser, dashboard_url + "/exhibit?idle=4")
+    page.wait_for_selector("#exh-title", timeout=20000)  # type: ignore[attr-defined]
+    page.wait_for_function("document.getElementById('exh-title').textContent.includes('스마트시티')", timeout=20000)  # type: ignore[attr-defined]
+    for button in ("#exh-ko", "#exh-en", "#exh-lookup-go"):
+        size = page.locator(button).bounding_box()  # type: ignore[attr-defined]
+        assert size["width"] >= 48 and size["height"] >= 48, f"{button} is under 48 px"
+    page.click("#exh-en")  # type: ignore[attr-defined]
+    page.wait_for_function("document.getElementById('exh-title').textContent.includes('Smart City')", timeout=10000)  # type: ignore[attr-defined]
+    assert page.get_attribute("#exh-root", "lang") == "en"  # type: ignore[attr-defined]
+    # the lot-number lookup answers in the chosen language
+    page.fill("#exh-lookup-input", "덕양구 화정동 9999-9")  # type: ignore[attr-defined]
+    page.click("#exh-lookup-go")  # type: ignore[attr-defined]
+    page.wait_for_selector("#exh-lookup-result .exh-error", timeout=10000)  # type: ignore[attr-defined]
+    assert "No parcel" in page.inner_text("#exh-lookup-result")  # type: ignore[attr-defined]
+    page.wait_for_selector("#exh-root.attract", timeout=10000)  # type: ignore[attr-defined]
+    assert page.locator(".exh-attract").is_visible()  # type: ignore[attr-defined]
+    page.mouse.click(200, 500)  # type: ignore[attr-defined]
+    page.wait_for_selector("#exh-root:not(.attract)", timeout=5000)  # type: ignore[attr-defined]
+    assert errors == [], errors
+    page.close()  # type: ignore[attr-defined]
+
+
+def test_wall_shows_the_stale_banner_without_the_database_and_clears_it_when_back(
+    dashboard_url: str, browser: object, settings: object, dsn: str
+) -> None:
+    from smartcity import _postgres, stack
+
+    if getattr(settings, "dsn", ""):
+        pytest.skip("stopping the database needs the local stack; external services were given")
+    page, _, _ = _open(browser, dashboard_url + "/wall")
+    page.wait_for_selector("#wall-map canvas", state="attached", timeout=30000)  # type: ignore[attr-defined]
+    assert not page.locator("#wall-banner.visible").count()  # type: ignore[attr-defined]
+    started = time.monotonic()
+    assert _postgres.down(settings)  # type: ignore[arg-type]
+    try:
+        page.wait_for_selector("#wall-banner.visible", timeout=30000)  # type: ignore[attr-defined]
+        assert time.monotonic() - started <= 30
+        assert "unreachable" in page.inner_text("#wall-banner")  # type: ignore[attr-defined]
+        page.screenshot(path=str(SHOTS / "wall-degraded.png"))  # type: ignore[attr-defined]
+    finally:
+        stack.up(settings)  # type: ignore[arg-type]
+    with psycopg.connect(dsn) as conn:  # fresh data after the outage, as ingest would write
+        conn.execute(
+            "INSERT INTO readings (time, device_id, metric, value) VALUES (now(), 'air-0001', 'pm25_ugm3', 12)"
+        )
+    page.wait_for_selector("#wall-banner:not(.visible)", state="attached", timeout=30000)  # type: ignore[attr-defined]
+    assert page.url.endswith("/wall")  # type: ignore[attr-defined]
+    page.close()  # type: ignore[attr-defined]

@@ -6,10 +6,10 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, clientside_callback, dcc, html
 from flask import current_app
 
-from dashboard import queries
+from dashboard import mapspec, queries, scenes
 from dashboard.app import DashboardConfig
 from dashboard.errors import DataUnavailable
 
@@ -39,6 +39,11 @@ def layout(c: str = "", s: str = "", **_: Any) -> html.Div:
                 className="sc-cols",
             ),
             html.Div(id="class-howto", className="sc-howto"),
+            html.Div(
+                html.Div(id="class-map", style={"position": "absolute", "inset": "0"}), className="sc-map class-map"
+            ),
+            dcc.Store(id="class-spec"),
+            html.Div(id="class-sink", style={"display": "none"}),
             dcc.Interval(id="class-tick", interval=int(config.refresh_s * 1000), n_intervals=0),
         ]
     )
@@ -58,20 +63,30 @@ def _table(frame: pd.DataFrame, table_id: str) -> html.Table | html.P:
     Output("class-rejected", "children"),
     Output("class-howto", "children"),
     Output("class-banner", "children"),
+    Output("class-spec", "data"),
     Input("class-tick", "n_intervals"),
     Input("class-id", "value"),
     Input("class-student", "value"),
 )
 def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ...]:
     if not class_id or not student:
-        return html.P("enter your class and student name / 수업과 학생 이름을 입력하세요"), "", "", "", ""
+        return (
+            html.P("enter your class and student name / 수업과 학생 이름을 입력하세요"),
+            "",
+            "",
+            "",
+            "",
+            dash.no_update,
+        )
     config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
         member = queries.class_member(config.dsn, class_id, student)
         accepted = queries.class_accepted(config.dsn, class_id, student)
         rejected = queries.class_rejected(config.dsn, class_id, student)
+        base = scenes.base(config)
+        devices = queries.devices_latest(config.dsn, config.district)
     except DataUnavailable as exc:
-        return dash.no_update, dash.no_update, dash.no_update, dash.no_update, f"⚠ {exc}"
+        return dash.no_update, dash.no_update, dash.no_update, dash.no_update, f"⚠ {exc}", dash.no_update
     if member is None:
         who = html.P(f"{student} is not in class {class_id}", id="class-unknown")
     else:
@@ -83,4 +98,18 @@ def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ..
         f'-t class/{class_id}/{student}/my-sensor -m \'{{"metrics": {{"temperature_c": 21.5}}}}\'\n'
         f"mosquitto_sub -V mqttv5 -u {class_id}.{student} -P <password> -t 'class/{class_id}/{student}/#' -v"
     )
-    return who, _table(accepted, "class-accepted-table"), _table(rejected, "class-rejected-table"), howto, ""
+    spec: Any = dash.no_update
+    if base is not None:
+        # the student's simulated sensor stands out: the other sensors are left off
+        mine = member["sim_device_id"] if member else None
+        shown = devices[devices["device_id"] == mine] if mine else devices.iloc[0:0]
+        spec = mapspec.deck_spec(base["view"], [*base["layers"], mapspec.sensor_layer(shown)])
+    accepted_table = _table(accepted, "class-accepted-table")
+    return who, accepted_table, _table(rejected, "class-rejected-table"), howto, "", spec
+
+
+clientside_callback(
+    "function(spec) { return window.dash_clientside.smartcity.renderDeck(spec, 'class-map'); }",
+    Output("class-sink", "children"),
+    Input("class-spec", "data"),
+)

@@ -1,18 +1,33 @@
-"""Operations (/): the 3D twin with live sensors, KPI tiles and a degraded-data banner."""
+"""Operations (/): the 3D twin with live sensors, layers, a 24-hour replay, the building panel,
+the anomaly feed and KPI tiles; a degraded-data banner when the database is away."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dash
-from dash import Input, Output, State, callback, clientside_callback, dcc, html
+import pandas as pd
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from flask import current_app
 
-from dashboard import mapspec, queries
+from dashboard import mapspec, panels, queries
 from dashboard.app import DashboardConfig
 from dashboard.errors import DataUnavailable
 
 dash.register_page(__name__, path="/", name="Operations", title="Operations · 운영")  # type: ignore[no-untyped-call]
+
+LAYERS = [
+    {"label": "buildings", "value": "buildings"},
+    {"label": "sensors", "value": "sensors"},
+    {"label": "streets & streams", "value": "ways"},
+    {"label": "parcels", "value": "parcels"},
+]
+COLOURS = [
+    {"label": "use", "value": "use"},
+    {"label": "anomalies", "value": "anomaly"},
+    {"label": "PM2.5 exposure", "value": "exposure"},
+]
 
 
 def layout(**_: Any) -> html.Div:
@@ -26,18 +41,55 @@ def layout(**_: Any) -> html.Div:
                     _kpi("ops-kpi-devices", "devices reporting"),
                     _kpi("ops-kpi-anomalies", "open anomalies"),
                     _kpi("ops-kpi-newest", "newest reading (UTC)"),
+                    html.Div(
+                        [
+                            dcc.Checklist(
+                                id="ops-layers",
+                                options=LAYERS,
+                                value=["buildings", "sensors", "ways"],
+                                inline=True,
+                                className="sc-toggles",
+                            ),
+                            dcc.RadioItems(
+                                id="ops-colour", options=COLOURS, value="use", inline=True, className="sc-toggles"
+                            ),
+                        ],
+                        className="sc-controls",
+                    ),
                 ],
                 className="sc-kpis",
             ),
             html.Div(
                 [
-                    html.Div(id="ops-map", style={"position": "absolute", "inset": "0"}),
-                    html.Div(id="ops-attribution", className="sc-attribution"),
+                    html.Div(
+                        [
+                            html.Div(id="ops-map", style={"position": "absolute", "inset": "0"}),
+                            html.Div(id="ops-attribution", className="sc-attribution"),
+                            html.Div(id="ops-panel", className="sc-panel"),
+                        ],
+                        className="sc-map",
+                    ),
+                    html.Div([html.H3("anomalies · 이상 징후"), html.Div(id="ops-feed")], className="sc-feed"),
                 ],
-                className="sc-map",
+                className="sc-main",
+            ),
+            html.Div(
+                [
+                    html.Span("replay · 지난 24시간", className="sc-slider-label"),
+                    dcc.Slider(
+                        id="ops-hour",
+                        min=-24,
+                        max=0,
+                        step=1,
+                        value=0,
+                        marks={h: ("now" if h == 0 else f"{h} h") for h in range(-24, 1, 6)},
+                    ),
+                ],
+                className="sc-slider",
             ),
             dcc.Store(id="ops-base"),
             dcc.Store(id="ops-spec"),
+            dcc.Store(id="ops-picked"),
             html.Div(id="ops-render-sink", style={"display": "none"}),
             dcc.Interval(id="ops-tick", interval=int(config.refresh_s * 1000), n_intervals=0),
         ]
@@ -64,10 +116,17 @@ def load_base(_: int, current: dict[str, Any] | None) -> tuple[Any, Any]:
             return dash.no_update, "district not loaded yet"
         buildings = queries.buildings(config.dsn, config.district)
         boundary = queries.boundary(config.dsn, config.district)
+        ways = queries.ways(config.dsn, config.district)
     except DataUnavailable:
         return dash.no_update, dash.no_update
     view = mapspec.view_state(district["center_lon_deg"], district["center_lat_deg"])
-    return {"view": view, "layers": mapspec.base_layers(buildings, boundary)}, district["attribution"]
+    base = {
+        "view": view,
+        "boundary": mapspec.boundary_layer(boundary),
+        "ways": mapspec.ways_layer(ways),
+        "buildings": mapspec.building_records(buildings),
+    }
+    return base, district["attribution"]
 
 
 @callback(
@@ -80,18 +139,38 @@ def load_base(_: int, current: dict[str, Any] | None) -> tuple[Any, Any]:
     Output("ops-kpi-newest", "children"),
     Input("ops-tick", "n_intervals"),
     Input("ops-base", "data"),
+    Input("ops-layers", "value"),
+    Input("ops-colour", "value"),
+    Input("ops-hour", "value"),
 )
-def refresh(_: int, base: dict[str, Any] | None) -> tuple[Any, ...]:
+def refresh(_: int, base: dict[str, Any] | None, shown: list[str], colour: str, hour: int) -> tuple[Any, ...]:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
         devices = queries.devices_latest(config.dsn, config.district)
         kpi = queries.kpis(config.dsn)
+        in_anomaly = queries.buildings_in_anomaly(config.dsn, config.district) if colour == "anomaly" else set()
+        parcels = queries.parcels(config.dsn, config.district) if "parcels" in shown else None
+        if hour:
+            start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=hour)
+            devices = _at_hour(devices, queries.hourly(config.dsn, config.district, start, start + timedelta(hours=1)))
     except DataUnavailable:
         banner = "Database unreachable: showing the last data received · 데이터베이스 연결 끊김"
         return (dash.no_update, banner, "sc-banner visible") + (dash.no_update,) * 4
     if not base:
         return (dash.no_update, "", "sc-banner") + (dash.no_update,) * 4
-    spec = mapspec.deck_spec(base["view"], base["layers"] + [mapspec.sensor_layer(devices)])
+    layers = [base["boundary"]]
+    if "parcels" in shown and parcels is not None:
+        layers.append(mapspec.parcels_layer(parcels))
+    if "ways" in shown:
+        layers.append(base["ways"])
+    if "buildings" in shown:
+        exposure = _exposure(base["buildings"], devices) if colour == "exposure" else None
+        layers.append(
+            mapspec.building_layer(base["buildings"], colour_by=colour, in_anomaly=in_anomaly, exposure=exposure)
+        )
+    if "sensors" in shown:
+        layers.append(mapspec.sensor_layer(devices))
+    spec = mapspec.deck_spec(base["view"], layers)
     reporting = devices.dropna(subset=["metric"])["device_id"].nunique()
     newest = kpi["newest"].strftime("%H:%M:%S") if kpi["newest"] else "–"
     return (
@@ -103,6 +182,84 @@ def refresh(_: int, base: dict[str, Any] | None) -> tuple[Any, ...]:
         str(kpi["open_anomalies"]),
         newest,
     )
+
+
+def _at_hour(devices: pd.DataFrame, hourly: pd.DataFrame) -> pd.DataFrame:
+    """The devices with their values of one past hour instead of the latest."""
+    places = devices.drop_duplicates("device_id")[["device_id", "kind", "lon_deg", "lat_deg", "building_id"]]
+    values = hourly.rename(columns={"hour": "time"})[["device_id", "metric", "value", "time"]]
+    return places.merge(values, on="device_id", how="left")
+
+
+def _exposure(records: list[dict[str, Any]], devices: pd.DataFrame) -> dict[str, float]:
+    """PM2.5 at each building by inverse-distance weighting of the air stations (twin.exposure)."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from twin.exposure import idw
+
+    air = devices[(devices["metric"] == "pm25_ugm3") & devices["value"].notna()]
+    if air.empty or not records:
+        return {}
+    centroids = [
+        Point(sum(p[0] for p in r["ring"]) / len(r["ring"]), sum(p[1] for p in r["ring"]) / len(r["ring"]))
+        for r in records
+    ]
+    targets = gpd.GeoDataFrame(geometry=centroids, crs="EPSG:4326").to_crs("EPSG:5186")
+    stations = gpd.GeoDataFrame(
+        geometry=[Point(x, y) for x, y in zip(air["lon_deg"], air["lat_deg"], strict=True)], crs="EPSG:4326"
+    ).to_crs("EPSG:5186")
+    values = idw(targets, stations, pd.Series(air["value"].to_numpy(dtype=float), index=stations.index))
+    return {r["building_id"]: float(v) for r, v in zip(records, values, strict=True)}
+
+
+@callback(
+    Output("ops-panel", "children"),
+    Output("ops-panel", "className"),
+    Input("ops-picked", "data"),
+    prevent_initial_call=True,
+)
+def open_panel(picked: dict[str, Any] | None) -> tuple[Any, str]:
+    if not picked or not picked.get("building_id"):
+        return "", "sc-panel"
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        building = queries.building(config.dsn, config.district, str(picked["building_id"]))
+        if building is None:
+            return "", "sc-panel"
+        sensors = queries.building_sensors(config.dsn, config.district, building["building_id"])
+        ids = [str(d) for d in sensors["device_id"]]
+        series = queries.series(config.dsn, ids)
+        forecast = queries.forecasts(config.dsn, ids)
+        anomalies = queries.device_anomalies(config.dsn, ids)
+    except DataUnavailable as exc:
+        return html.P(str(exc)), "sc-panel open"
+    return panels.building_panel(building, sensors, series, forecast, anomalies), "sc-panel open"
+
+
+@callback(
+    Output("ops-picked", "data", allow_duplicate=True),
+    Input("ops-panel-close", "n_clicks"),
+    prevent_initial_call=True,
+)
+def close_panel(clicks: int | None) -> Any:
+    return None if clicks else dash.no_update
+
+
+@callback(
+    Output("ops-feed", "children"),
+    Input("ops-tick", "n_intervals"),
+    Input({"type": "ops-ack", "index": ALL}, "n_clicks"),
+)
+def feed(_: int, clicks: list[int | None]) -> Any:
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        trigger = ctx.triggered_id
+        if isinstance(trigger, dict) and trigger.get("type") == "ops-ack" and any(clicks):
+            queries.acknowledge(config.dsn, int(trigger["index"]))
+        return panels.feed_items(queries.anomaly_feed(config.dsn, config.district))
+    except DataUnavailable:
+        return dash.no_update
 
 
 clientside_callback(

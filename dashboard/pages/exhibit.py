@@ -1,0 +1,174 @@
+"""Exhibit (/exhibit): for visitors, in Korean or English. Large touch targets, simple
+stories, the parcel lookup by lot number, and an attract loop after a minute idle
+(``?idle=SECONDS`` changes the minute, for rehearsals)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import psycopg
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html
+from flask import current_app
+
+from dashboard import scenes
+from dashboard.app import DashboardConfig
+from dashboard.errors import DataUnavailable
+from dashboard.i18n import t
+
+dash.register_page(__name__, path="/exhibit", name="Exhibit", title="Exhibit · 전시")  # type: ignore[no-untyped-call]
+
+
+def layout(idle: str = "60", **_: Any) -> html.Div:
+    try:
+        idle_s = max(1.0, float(idle))
+    except ValueError:
+        idle_s = 60.0
+    return html.Div(
+        [
+            html.Div(id="exh-map", className="exh-map"),
+            html.Div(
+                [
+                    html.Button("한국어", id="exh-ko", n_clicks=0, className="exh-lang"),
+                    html.Button("English", id="exh-en", n_clicks=0, className="exh-lang"),
+                ],
+                className="exh-langs",
+            ),
+            html.Div([html.H1(id="exh-title"), html.P(id="exh-subtitle")], className="exh-head"),
+            html.Div(id="exh-stories", className="exh-stories"),
+            html.Div(
+                [
+                    html.Label(id="exh-lookup-label", htmlFor="exh-lookup-input"),
+                    dcc.Input(id="exh-lookup-input", type="text", className="exh-input", debounce=False),
+                    html.Button(id="exh-lookup-go", n_clicks=0, className="exh-go"),
+                    html.Div(id="exh-lookup-result", className="exh-result"),
+                ],
+                className="exh-lookup",
+            ),
+            html.Div(
+                [html.Div(id="exh-attract-title"), html.Div(id="exh-attract-sub", className="sub")],
+                className="exh-attract",
+            ),
+            dcc.Store(id="exh-lang", data="ko"),
+            dcc.Store(id="exh-idle", data=idle_s),
+            dcc.Store(id="exh-base"),
+            dcc.Store(id="exh-spec"),
+            html.Div(id="exh-sink", style={"display": "none"}),
+            html.Div(id="exh-attract-sink", style={"display": "none"}),
+            dcc.Interval(id="exh-tick", interval=10_000, n_intervals=0),
+        ],
+        id="exh-root",
+        className="exh",
+    )
+
+
+@callback(
+    Output("exh-lang", "data"),
+    Input("exh-ko", "n_clicks"),
+    Input("exh-en", "n_clicks"),
+    prevent_initial_call=True,
+)
+def choose_language(ko: int, en: int) -> str:
+    return "en" if ctx.triggered_id == "exh-en" else "ko"
+
+
+@callback(
+    Output("exh-title", "children"),
+    Output("exh-subtitle", "children"),
+    Output("exh-lookup-label", "children"),
+    Output("exh-lookup-input", "placeholder"),
+    Output("exh-lookup-go", "children"),
+    Output("exh-attract-title", "children"),
+    Output("exh-attract-sub", "children"),
+    Output("exh-root", "lang"),
+    Input("exh-lang", "data"),
+)
+def words(lang: str) -> tuple[str, ...]:
+    keys = ("title", "subtitle", "lookup", "lookup_hint", "lookup_go", "attract", "attract_sub")
+    return (*(t(lang, k) for k in keys), lang)
+
+
+@callback(
+    Output("exh-base", "data"),
+    Output("exh-spec", "data"),
+    Output("exh-stories", "children"),
+    Input("exh-tick", "n_intervals"),
+    Input("exh-lang", "data"),
+    State("exh-base", "data"),
+)
+def refresh(_: int, lang: str, base: dict[str, Any] | None) -> tuple[Any, ...]:
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        base = base or scenes.base(config)
+        state = scenes.live(config)
+    except DataUnavailable:
+        return dash.no_update, dash.no_update, dash.no_update
+    cards = [
+        html.Div(
+            [
+                html.Div(s["title"], className="k"),
+                html.Div(s["value"], className="v"),
+                html.Div(s["note"], className="n"),
+            ],
+            className="exh-card",
+        )
+        for s in scenes.stories(state, lang)[:3]
+    ]
+    return base, (scenes.spec(base, state) if base else dash.no_update), cards
+
+
+@callback(
+    Output("exh-lookup-result", "children"),
+    Input("exh-lookup-go", "n_clicks"),
+    Input("exh-lookup-input", "n_submit"),
+    State("exh-lookup-input", "value"),
+    State("exh-lang", "data"),
+    prevent_initial_call=True,
+)
+def lookup(_: int, __: int | None, query: str | None, lang: str) -> Any:
+    from twin import store
+    from twin.errors import LookupFailed, LookupRefused
+
+    if not query:
+        return ""
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        with psycopg.connect(config.dsn, connect_timeout=3) as conn:
+            found = store.lookup(conn, query)
+    except LookupRefused as exc:
+        return html.P(str(exc), className="exh-error")
+    except LookupFailed:
+        return html.P(t(lang, "not_found"), className="exh-error")
+    except psycopg.Error:
+        return html.P("⚠ database unavailable · 데이터베이스 연결 끊김", className="exh-error")
+    parcel = found[0]
+    buildings = parcel["buildings"]
+    sensors = parcel["sensors"]
+    assert isinstance(buildings, list) and isinstance(sensors, list)
+    lines = [
+        html.H3(str(parcel["address"])),
+        html.P(f"PNU {parcel['pnu']} · {parcel['land_category']} · {parcel['area_m2']:,.0f} m²"),
+        html.P(
+            f"{t(lang, 'buildings')}: "
+            + (", ".join(f"{b['use']} {b['height_m']:.0f} m" for b in buildings) or t(lang, "no_building"))
+        ),
+        html.P(
+            f"{t(lang, 'sensors')}: " + ", ".join(f"{s['device_id']} ({s['distance_m']:.0f} m)" for s in sensors[:5])
+            if sensors
+            else ""
+        ),
+    ]
+    return html.Div(lines, id="exh-lookup-found")
+
+
+clientside_callback(
+    "function(spec) { return window.dash_clientside.smartcity.renderOrbitingDeck(spec, 'exh-map'); }",
+    Output("exh-sink", "children"),
+    Input("exh-spec", "data"),
+)
+
+clientside_callback(
+    "function(idle) { return window.dash_clientside.smartcity.armAttract(idle, 'exh-root'); }",
+    Output("exh-attract-sink", "children"),
+    Input("exh-idle", "data"),
+)

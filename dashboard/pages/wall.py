@@ -1,0 +1,112 @@
+"""Wall (/wall): no touching needed. A slowly orbiting city, cycling stories in large type,
+and a banner when the data is stale or the database is away; it recovers by itself."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import dash
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
+from flask import current_app
+
+from dashboard import scenes
+from dashboard.app import DashboardConfig
+from dashboard.errors import DataUnavailable
+
+dash.register_page(__name__, path="/wall", name="Wall", title="Wall · 상황판")  # type: ignore[no-untyped-call]
+
+STORY_SECONDS = 15
+
+
+def layout(**_: Any) -> html.Div:
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    refresh_ms = int(max(10.0, config.refresh_s) * 1000)  # a wall refreshes at most every 10 s
+    return html.Div(
+        [
+            html.Div(id="wall-map", className="wall-map"),
+            html.Div(id="wall-banner", className="sc-banner wall-banner"),
+            html.Div(
+                [
+                    html.Div(id="wall-title", className="wall-title"),
+                    html.Div(id="wall-value", className="wall-value"),
+                    html.Div(id="wall-note", className="wall-note"),
+                ],
+                id="wall-story",
+                className="wall-story",
+            ),
+            html.Div(id="wall-clock", className="wall-clock"),
+            html.Div(id="wall-attribution", className="sc-attribution"),
+            dcc.Store(id="wall-base"),
+            dcc.Store(id="wall-spec"),
+            dcc.Store(id="wall-last-ok"),
+            html.Div(id="wall-sink", style={"display": "none"}),
+            dcc.Interval(id="wall-tick", interval=refresh_ms, n_intervals=0),
+            dcc.Interval(id="wall-story-tick", interval=STORY_SECONDS * 1000, n_intervals=0),
+        ],
+        className="wall",
+    )
+
+
+@callback(
+    Output("wall-base", "data"),
+    Output("wall-attribution", "children"),
+    Input("wall-tick", "n_intervals"),
+    State("wall-base", "data"),
+)
+def load_base(_: int, current: dict[str, Any] | None) -> tuple[Any, Any]:
+    if current:
+        return dash.no_update, dash.no_update
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        found = scenes.base(config)
+    except DataUnavailable:
+        return dash.no_update, dash.no_update
+    if found is None:
+        return dash.no_update, "district not loaded yet"
+    return found, found["attribution"]
+
+
+@callback(
+    Output("wall-spec", "data"),
+    Output("wall-banner", "children"),
+    Output("wall-banner", "className"),
+    Output("wall-title", "children"),
+    Output("wall-value", "children"),
+    Output("wall-note", "children"),
+    Output("wall-clock", "children"),
+    Output("wall-last-ok", "data"),
+    Input("wall-tick", "n_intervals"),
+    Input("wall-story-tick", "n_intervals"),
+    Input("wall-base", "data"),
+    State("wall-last-ok", "data"),
+)
+def refresh(_: int, story_tick: int, base: dict[str, Any] | None, last_ok: str | None) -> tuple[Any, ...]:
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    now = datetime.now(UTC)
+    clock = f"{now:%H:%M} UTC"
+    try:
+        state = scenes.live(config)
+    except DataUnavailable:
+        since = f" since {last_ok[11:19]} UTC" if last_ok else ""
+        banner = f"⚠ 데이터베이스 연결 끊김 · database unreachable{since} — showing the last data received"
+        return (dash.no_update, banner, "sc-banner wall-banner visible") + (dash.no_update,) * 3 + (clock, last_ok)
+    stale_s = scenes.staleness(state.kpi["newest"], now)
+    if stale_s is None or stale_s > scenes.STALE_AFTER_S:
+        age = "no readings yet" if stale_s is None else f"newest reading {stale_s / 60:.0f} min old"
+        banner, banner_class = (
+            f"⚠ 데이터 지연 · data stale: {age} (broker or ingest down?)",
+            "sc-banner wall-banner visible",
+        )
+    else:
+        banner, banner_class = "", "sc-banner wall-banner"
+    story = scenes.stories(state, "ko" if story_tick % 2 == 0 else "en")[(story_tick // 2) % 4]
+    spec = scenes.spec(base, state) if base else dash.no_update
+    return spec, banner, banner_class, story["title"], story["value"], story["note"], clock, now.isoformat()
+
+
+clientside_callback(
+    "function(spec) { return window.dash_clientside.smartcity.renderOrbitingDeck(spec, 'wall-map'); }",
+    Output("wall-sink", "children"),
+    Input("wall-spec", "data"),
+)

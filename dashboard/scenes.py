@@ -1,0 +1,138 @@
+"""What the wall and the exhibit show: the city map and its stories, from query helpers.
+
+The stories are pure functions of small DataFrames; ``base`` and ``live`` do the reading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from dashboard import mapspec, queries
+from dashboard.app import DashboardConfig
+
+STALE_AFTER_S = 120.0
+
+
+def base(config: DashboardConfig) -> dict[str, Any] | None:
+    """The static part of the map (None while the district is not loaded).
+
+    Raises:
+        DataUnavailable: the database cannot be reached.
+    """
+    district = queries.district(config.dsn, config.district)
+    if district is None:
+        return None
+    buildings = queries.buildings(config.dsn, config.district)
+    boundary = queries.boundary(config.dsn, config.district)
+    ways = queries.ways(config.dsn, config.district)
+    view = mapspec.view_state(district["center_lon_deg"], district["center_lat_deg"], zoom=14.6, pitch=60.0)
+    return {
+        "view": view,
+        "layers": [
+            mapspec.boundary_layer(boundary),
+            mapspec.ways_layer(ways),
+            mapspec.building_layer(mapspec.building_records(buildings)),
+        ],
+        "attribution": district["attribution"],
+        "name": district["name"],
+        "name_en": district["name_en"],
+    }
+
+
+@dataclass(frozen=True)
+class Live:
+    devices: pd.DataFrame
+    kpi: dict[str, Any]
+    feed: pd.DataFrame
+    outlook: pd.DataFrame
+
+
+def live(config: DashboardConfig) -> Live:
+    """What changes: sensors, KPIs, open anomalies, the next 24 hours of forecasts.
+
+    Raises:
+        DataUnavailable: the database cannot be reached.
+    """
+    return Live(
+        devices=queries.devices_latest(config.dsn, config.district),
+        kpi=queries.kpis(config.dsn),
+        feed=queries.anomaly_feed(config.dsn, config.district, limit=5),
+        outlook=queries.next_24h(config.dsn, config.district, ["pm25_ugm3", "power_kw"]),
+    )
+
+
+def spec(base_: dict[str, Any], state: Live) -> dict[str, Any]:
+    return mapspec.deck_spec(base_["view"], [*base_["layers"], mapspec.sensor_layer(state.devices)])
+
+
+def staleness(newest: datetime | None, now: datetime | None = None) -> float | None:
+    """Seconds since the newest reading (None when there is none)."""
+    if newest is None:
+        return None
+    return ((now or datetime.now(UTC)) - newest).total_seconds()
+
+
+def _mean(devices: pd.DataFrame, metric: str) -> float | None:
+    values = devices.loc[devices["metric"] == metric, "value"].dropna()
+    return float(values.mean()) if len(values) else None
+
+
+def _total(devices: pd.DataFrame, metric: str) -> float | None:
+    values = devices.loc[devices["metric"] == metric, "value"].dropna()
+    return float(values.sum()) if len(values) else None
+
+
+def stories(state: Live, lang: str = "ko") -> list[dict[str, str]]:
+    """The wall's cycling stories: air now and next 24 h, energy, traffic, anomalies.
+
+    Each is a dict of ``title``, ``value`` (big) and ``note`` in ``lang`` (ko or en).
+    """
+    ko = lang == "ko"
+    pm = _mean(state.devices, "pm25_ugm3")
+    peak = state.outlook.loc[state.outlook["metric"] == "pm25_ugm3", "yhat"]
+    peak_text = (
+        (f"24시간 최고 예상 {peak.max():.0f} µg/m³" if ko else f"next 24 h peak forecast {peak.max():.0f} µg/m³")
+        if len(peak)
+        else ("예측 준비 중" if ko else "forecast not ready yet")
+    )
+    power = _total(state.devices, "power_kw")
+    traffic = _total(state.devices, "vehicle_count")
+    speed = _mean(state.devices, "speed_kmh")
+    open_count = int(state.kpi.get("open_anomalies", 0))
+    latest = state.feed.iloc[0] if len(state.feed) else None
+    return [
+        {
+            "title": "지금 공기 · 초미세먼지" if ko else "Air now · PM2.5",
+            "value": "–" if pm is None else f"{pm:.0f} µg/m³",
+            "note": f"{_grade(pm, ko)} · {peak_text}",
+        },
+        {
+            "title": "건물 에너지" if ko else "Building energy",
+            "value": "–" if power is None else f"{power / 1000:.2f} MW",
+            "note": "계량기 합계 전력" if ko else "total power of the metered buildings",
+        },
+        {
+            "title": "교통" if ko else "Traffic",
+            "value": "–" if traffic is None else f"{traffic:,.0f}",
+            "note": ("평균 속도 " if ko else "mean speed ") + ("–" if speed is None else f"{speed:.0f} km/h"),
+        },
+        {
+            "title": "이상 징후" if ko else "Anomalies",
+            "value": str(open_count),
+            "note": (latest.explanation if latest is not None else ("이상 없음" if ko else "all normal")),
+        },
+    ]
+
+
+def _grade(pm25: float | None, ko: bool) -> str:
+    """The Korean PM2.5 grade (좋음 ≤15, 보통 ≤35, 나쁨 ≤75, 매우 나쁨 above)."""
+    if pm25 is None:
+        return "–"
+    for limit, korean, english in ((15, "좋음", "good"), (35, "보통", "moderate"), (75, "나쁨", "bad")):
+        if pm25 <= limit:
+            return korean if ko else english
+    return "매우 나쁨" if ko else "very bad"
