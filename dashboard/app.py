@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
 import dash
 import pydeck
 from dash import dcc, html
-from flask import Response, send_file
+from flask import Response, request
 
 HERE = Path(__file__).resolve().parent
 DECK_BUNDLE = Path(pydeck.__file__).resolve().parent / "nbextension" / "static" / "index.js"
@@ -34,12 +35,26 @@ def create_app(config: DashboardConfig) -> dash.Dash:
         title="Smart City Center · 스마트시티센터",
         update_title=None,  # type: ignore[arg-type]
         suppress_callback_exceptions=True,
+        compress=True,  # gzip for scripts and callback answers (flask-compress)
     )
     app.server.config["SMARTCITY"] = config
+    # Streamed responses (the small assets) are left alone: compressing them reads the
+    # file behind Flask's back and leaves it open.
+    app.server.config["COMPRESS_STREAMS"] = False
+    app.server.config["SMARTCITY_CACHE"] = {}  # this app's still layers (see dashboard.scenes)
+    bundle: dict[str, bytes] = {}
 
     @app.server.route(DECK_URL)  # type: ignore[untyped-decorator]
     def _deck_bundle() -> Response:  # served from pydeck's own package: works offline
-        response = send_file(DECK_BUNDLE, mimetype="text/javascript", max_age=86400)
+        if not bundle:  # read and compressed on first use, not at import
+            raw = DECK_BUNDLE.read_bytes()
+            bundle.update(raw=raw, gz=gzip.compress(raw, compresslevel=6))
+        gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+        response = Response(bundle["gz" if gzipped else "raw"], mimetype="text/javascript")
+        if gzipped:
+            response.headers["Content-Encoding"] = "gzip"
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        response.headers["Vary"] = "Accept-Encoding"
         return response
 
     @app.server.route("/healthz")  # type: ignore[untyped-decorator]

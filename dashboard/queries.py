@@ -20,7 +20,7 @@ FROM districts WHERE district = %s
 
 BUILDINGS = """
 SELECT building_id, name, use, height_m, floors, synthetic,
-       ST_AsGeoJSON(ST_Transform(geom, 4326), 6)::json -> 'coordinates' -> 0 AS ring
+       ST_AsGeoJSON(geom_wgs84, 5)::json -> 'coordinates' -> 0 AS ring
 FROM buildings WHERE district = %s
 """
 
@@ -128,12 +128,12 @@ def class_rejected(dsn: str, class_id: str, member: str, limit: int = 20) -> pd.
 
 # -- the twin's other layers, the time slider, the building panel, the anomaly feed ----
 WAYS = """
-SELECT way_id, kind, name, ST_AsGeoJSON(geom_wgs84, 6)::json -> 'coordinates' AS path
+SELECT way_id, kind, name, ST_AsGeoJSON(geom_wgs84, 5)::json -> 'coordinates' AS path
 FROM ways WHERE district = %s
 """
 
 PARCELS = """
-SELECT pnu, address, land_category, ST_AsGeoJSON(geom_wgs84, 6)::json -> 'coordinates' -> 0 -> 0 AS ring
+SELECT pnu, address, land_category, ST_AsGeoJSON(geom_wgs84, 5)::json -> 'coordinates' -> 0 -> 0 AS ring
 FROM parcels WHERE district = %s
 """
 

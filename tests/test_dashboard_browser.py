@@ -223,12 +223,13 @@ def test_clicking_a_building_opens_its_panel_with_its_sensors(dashboard_url: str
 
 
 def test_exhibit_switches_language_and_starts_its_attract_loop_when_idle(dashboard_url: str, browser: object) -> None:
-    page, errors, _ = _open(browser, dashboard_url + "/exhibit?idle=4")
+    page, errors, _ = _open(browser, dashboard_url + "/exhibit?idle=10")
     page.wait_for_selector("#exh-title", timeout=20000)  # type: ignore[attr-defined]
     page.wait_for_function("document.getElementById('exh-title').textContent.includes('스마트시티')", timeout=20000)  # type: ignore[attr-defined]
     for button in ("#exh-ko", "#exh-en", "#exh-lookup-go"):
         size = page.locator(button).bounding_box()  # type: ignore[attr-defined]
         assert size["width"] >= 48 and size["height"] >= 48, f"{button} is under 48 px"
+    page.mouse.click(5, 400)  # type: ignore[attr-defined]  # a visitor's first touch (ends any attract loop)
     page.click("#exh-en")  # type: ignore[attr-defined]
     page.wait_for_function("document.getElementById('exh-title').textContent.includes('Smart City')", timeout=10000)  # type: ignore[attr-defined]
     assert page.get_attribute("#exh-root", "lang") == "en"  # type: ignore[attr-defined]
@@ -237,10 +238,12 @@ def test_exhibit_switches_language_and_starts_its_attract_loop_when_idle(dashboa
     page.click("#exh-lookup-go")  # type: ignore[attr-defined]
     page.wait_for_selector("#exh-lookup-result .exh-error", timeout=10000)  # type: ignore[attr-defined]
     assert "No parcel" in page.inner_text("#exh-lookup-result")  # type: ignore[attr-defined]
-    page.wait_for_selector("#exh-root.attract", timeout=10000)  # type: ignore[attr-defined]
+    page.wait_for_selector("#exh-root.attract", timeout=20000)  # type: ignore[attr-defined]
     assert page.locator(".exh-attract").is_visible()  # type: ignore[attr-defined]
     page.mouse.click(200, 500)  # type: ignore[attr-defined]
-    page.wait_for_selector("#exh-root:not(.attract)", timeout=5000)  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "!document.getElementById('exh-root').classList.contains('attract')", timeout=5000
+    )
     assert errors == [], errors
     page.close()  # type: ignore[attr-defined]
 
@@ -252,6 +255,14 @@ def test_wall_shows_the_stale_banner_without_the_database_and_clears_it_when_bac
 
     if getattr(settings, "dsn", ""):
         pytest.skip("stopping the database needs the local stack; external services were given")
+
+    def fresh_reading() -> None:  # as ingest writes while the city runs
+        with psycopg.connect(dsn) as conn:
+            conn.execute(
+                "INSERT INTO readings (time, device_id, metric, value) VALUES (now(), 'air-0001', 'pm25_ugm3', 12)"
+            )
+
+    fresh_reading()
     page, _, _ = _open(browser, dashboard_url + "/wall")
     page.wait_for_selector("#wall-map canvas", state="attached", timeout=30000)  # type: ignore[attr-defined]
     assert not page.locator("#wall-banner.visible").count()  # type: ignore[attr-defined]
@@ -264,10 +275,7 @@ def test_wall_shows_the_stale_banner_without_the_database_and_clears_it_when_bac
         page.screenshot(path=str(SHOTS / "wall-degraded.png"))  # type: ignore[attr-defined]
     finally:
         stack.up(settings)  # type: ignore[arg-type]
-    with psycopg.connect(dsn) as conn:  # fresh data after the outage, as ingest would write
-        conn.execute(
-            "INSERT INTO readings (time, device_id, metric, value) VALUES (now(), 'air-0001', 'pm25_ugm3', 12)"
-        )
+    fresh_reading()
     page.wait_for_selector("#wall-banner:not(.visible)", state="attached", timeout=30000)  # type: ignore[attr-defined]
     assert page.url.endswith("/wall")  # type: ignore[attr-defined]
     page.close()  # type: ignore[attr-defined]

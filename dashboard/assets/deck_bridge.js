@@ -4,45 +4,68 @@
 (function () {
   const decks = {};
 
-  function pickStore(containerId) {
-    return containerId.replace(/-map$/, "-picked");
+  // pydeck's converter, without touching a deck: JSON layer specs to layer instances.
+  function convertLayers(layerSpecs) {
+    let converted = [];
+    window.updateDeck({ layers: layerSpecs }, { setProps: (props) => (converted = props.layers || []) });
+    return converted;
+  }
+
+  // Picks go to a dcc.Store (``pickStore``) on pages that have one.
+  function onClick(containerId, pickStore) {
+    return (name, info) => {
+      if (name !== "deck-click-event" || !info || !info.object) {
+        return;
+      }
+      const layer = info.layer && info.layer.id;
+      const picked = { layer, building_id: info.object.building_id, device_id: info.object.device_id };
+      window.smartcityLastPick = picked;
+      if (pickStore && window.dash_clientside && window.dash_clientside.set_props) {
+        window.dash_clientside.set_props(pickStore, { data: picked });
+      }
+    };
+  }
+
+  // A map in two parts: ``still`` (view and the heavy layers: buildings, streets) changes
+  // rarely; ``live`` (sensors) every refresh. Still layers are converted once and their
+  // instances reused, so deck.gl never re-tessellates twenty thousand buildings to move a
+  // sensor column.
+  function renderSplit(containerId, still, live, pickStore) {
+    const container = document.getElementById(containerId);
+    if (!container || !still || typeof window.createDeck !== "function") {
+      return false;
+    }
+    const liveSpecs = (live && live.layers) || [];
+    let entry = decks[containerId];
+    if (!entry || entry.container !== container) {
+      container.innerHTML = "";
+      const deck = window.createDeck({
+        container,
+        jsonInput: { initialViewState: still.view, views: [{ "@@type": "MapView", controller: true }], layers: [] },
+        tooltip: { text: "{label}" },
+        handleEvent: onClick(containerId, pickStore),
+      });
+      entry = { deck, container, view: Object.assign({}, still.view), still: null, stillLayers: [] };
+      decks[containerId] = entry;
+    }
+    if (entry.still !== still) {
+      entry.still = still;
+      entry.stillLayers = convertLayers(still.layers || []);
+    }
+    entry.deck.setProps({ layers: [...entry.stillLayers, ...convertLayers(liveSpecs)] });
+    return true;
   }
 
   function render(containerId, spec) {
-    const container = document.getElementById(containerId);
-    if (!container || !spec || typeof window.createDeck !== "function") {
+    if (!spec) {
       return false;
     }
-    const existing = decks[containerId];
-    if (existing && existing.container === container) {
-      const { initialViewState, ...rest } = spec;
-      window.updateDeck(rest, existing.deck);
-      return true;
-    }
-    container.innerHTML = "";
-    const deck = window.createDeck({
-      container,
-      jsonInput: spec,
-      tooltip: { text: "{label}" },
-      handleEvent: (name, info) => {
-        if (name !== "deck-click-event" || !info || !info.object) {
-          return;
-        }
-        const layer = info.layer && info.layer.id;
-        const picked = { layer, building_id: info.object.building_id, device_id: info.object.device_id };
-        window.smartcityLastPick = picked;
-        if (window.dash_clientside && window.dash_clientside.set_props) {
-          window.dash_clientside.set_props(pickStore(containerId), { data: picked });
-        }
-      },
-    });
-    decks[containerId] = { deck, container, view: Object.assign({}, spec.initialViewState) };
-    return true;
+    return renderSplit(containerId, { view: spec.initialViewState, layers: spec.layers }, null);
   }
 
   // The wall: a slow orbit that nobody has to touch (degrees per second). Four steps a
   // second are smooth at this speed and leave the CPU to the data (wall PCs are small).
-  function orbit(containerId, degreesPerSecond) {
+  function orbit(containerId, degreesPerSecond, onlyWhenAttracting) {
     const entry = decks[containerId];
     if (!entry || entry.orbiting) {
       return;
@@ -55,9 +78,12 @@
         return;
       }
       const now = performance.now();
-      entry.view.bearing = ((entry.view.bearing || 0) + ((now - last) / 1000) * degreesPerSecond) % 360;
+      const root = onlyWhenAttracting && document.getElementById(onlyWhenAttracting);
+      if (!root || root.classList.contains("attract")) {
+        entry.view.bearing = ((entry.view.bearing || 0) + ((now - last) / 1000) * degreesPerSecond) % 360;
+        entry.deck.setProps({ initialViewState: Object.assign({}, entry.view, { transitionDuration: 0 }) });
+      }
       last = now;
-      entry.deck.setProps({ initialViewState: Object.assign({}, entry.view, { transitionDuration: 0 }) });
       window.setTimeout(step, 250);
     }
     window.setTimeout(step, 250);
@@ -103,6 +129,16 @@
       renderOrbitingDeck: function (spec, containerId) {
         if (render(containerId, spec)) {
           orbit(containerId, 2.0);
+        }
+        return "";
+      },
+      renderMap: function (still, live, containerId, pickStore) {
+        renderSplit(containerId, still, live, pickStore);
+        return "";
+      },
+      renderOrbitingMap: function (still, live, containerId, onlyWhenAttracting) {
+        if (renderSplit(containerId, still, live)) {
+          orbit(containerId, 2.0, onlyWhenAttracting);
         }
         return "";
       },

@@ -6,7 +6,7 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import Input, Output, callback, clientside_callback, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from flask import current_app
 
 from dashboard import mapspec, queries, scenes
@@ -42,7 +42,8 @@ def layout(c: str = "", s: str = "", **_: Any) -> html.Div:
             html.Div(
                 html.Div(id="class-map", style={"position": "absolute", "inset": "0"}), className="sc-map class-map"
             ),
-            dcc.Store(id="class-spec"),
+            dcc.Store(id="class-still"),
+            dcc.Store(id="class-live"),
             html.Div(id="class-sink", style={"display": "none"}),
             dcc.Interval(id="class-tick", interval=int(config.refresh_s * 1000), n_intervals=0),
         ]
@@ -63,7 +64,7 @@ def _table(frame: pd.DataFrame, table_id: str) -> html.Table | html.P:
     Output("class-rejected", "children"),
     Output("class-howto", "children"),
     Output("class-banner", "children"),
-    Output("class-spec", "data"),
+    Output("class-live", "data"),
     Input("class-tick", "n_intervals"),
     Input("class-id", "value"),
     Input("class-student", "value"),
@@ -83,7 +84,6 @@ def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ..
         member = queries.class_member(config.dsn, class_id, student)
         accepted = queries.class_accepted(config.dsn, class_id, student)
         rejected = queries.class_rejected(config.dsn, class_id, student)
-        base = scenes.base(config)
         devices = queries.devices_latest(config.dsn, config.district)
     except DataUnavailable as exc:
         return dash.no_update, dash.no_update, dash.no_update, dash.no_update, f"⚠ {exc}", dash.no_update
@@ -98,18 +98,33 @@ def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ..
         f'-t class/{class_id}/{student}/my-sensor -m \'{{"metrics": {{"temperature_c": 21.5}}}}\'\n'
         f"mosquitto_sub -V mqttv5 -u {class_id}.{student} -P <password> -t 'class/{class_id}/{student}/#' -v"
     )
-    spec: Any = dash.no_update
-    if base is not None:
-        # the student's simulated sensor stands out: the other sensors are left off
-        mine = member["sim_device_id"] if member else None
-        shown = devices[devices["device_id"] == mine] if mine else devices.iloc[0:0]
-        spec = mapspec.deck_spec(base["view"], [*base["layers"], mapspec.sensor_layer(shown)])
+    # the student's simulated sensor stands out: the other sensors are left off
+    mine = member["sim_device_id"] if member else None
+    shown = devices[devices["device_id"] == mine] if mine else devices.iloc[0:0]
+    live = {"layers": [mapspec.sensor_layer(shown)]}
     accepted_table = _table(accepted, "class-accepted-table")
-    return who, accepted_table, _table(rejected, "class-rejected-table"), howto, "", spec
+    return who, accepted_table, _table(rejected, "class-rejected-table"), howto, "", live
+
+
+@callback(
+    Output("class-still", "data"),
+    Input("class-tick", "n_intervals"),
+    State("class-still", "modified_timestamp"),
+)
+def load_base(_: int, loaded: int | None) -> Any:
+    if loaded and loaded > 0:
+        return dash.no_update
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        found = scenes.base(config, scenes.cache_of(current_app.config))
+    except DataUnavailable:
+        return dash.no_update
+    return scenes.still(found) if found else dash.no_update
 
 
 clientside_callback(
-    "function(spec) { return window.dash_clientside.smartcity.renderDeck(spec, 'class-map'); }",
+    "function(still, live) { return window.dash_clientside.smartcity.renderMap(still, live, 'class-map'); }",
     Output("class-sink", "children"),
-    Input("class-spec", "data"),
+    Input("class-still", "data"),
+    Input("class-live", "data"),
 )

@@ -1,6 +1,7 @@
 """Exhibit (/exhibit): for visitors, in Korean or English. Large touch targets, simple
 stories, the parcel lookup by lot number, and an attract loop after a minute idle
-(``?idle=SECONDS`` changes the minute, for rehearsals)."""
+(``?idle=SECONDS`` changes the minute, for rehearsals): the city turns only then, and
+stands still while a visitor looks."""
 
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ def layout(idle: str = "60", **_: Any) -> html.Div:
             ),
             dcc.Store(id="exh-lang", data="ko"),
             dcc.Store(id="exh-idle", data=idle_s),
-            dcc.Store(id="exh-base"),
-            dcc.Store(id="exh-spec"),
+            dcc.Store(id="exh-still"),
+            dcc.Store(id="exh-live"),
             html.Div(id="exh-sink", style={"display": "none"}),
             html.Div(id="exh-attract-sink", style={"display": "none"}),
             dcc.Interval(id="exh-tick", interval=10_000, n_intervals=0),
@@ -89,20 +90,33 @@ def words(lang: str) -> tuple[str, ...]:
 
 
 @callback(
-    Output("exh-base", "data"),
-    Output("exh-spec", "data"),
+    Output("exh-still", "data"),
+    Input("exh-tick", "n_intervals"),
+    State("exh-still", "modified_timestamp"),
+)
+def load_base(_: int, loaded: int | None) -> Any:
+    if loaded and loaded > 0:
+        return dash.no_update
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        found = scenes.base(config, scenes.cache_of(current_app.config))
+    except DataUnavailable:
+        return dash.no_update
+    return scenes.still(found) if found else dash.no_update
+
+
+@callback(
+    Output("exh-live", "data"),
     Output("exh-stories", "children"),
     Input("exh-tick", "n_intervals"),
     Input("exh-lang", "data"),
-    State("exh-base", "data"),
 )
-def refresh(_: int, lang: str, base: dict[str, Any] | None) -> tuple[Any, ...]:
+def refresh(_: int, lang: str) -> tuple[Any, ...]:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
-        base = base or scenes.base(config)
         state = scenes.live(config)
     except DataUnavailable:
-        return dash.no_update, dash.no_update, dash.no_update
+        return dash.no_update, dash.no_update
     cards = [
         html.Div(
             [
@@ -114,7 +128,7 @@ def refresh(_: int, lang: str, base: dict[str, Any] | None) -> tuple[Any, ...]:
         )
         for s in scenes.stories(state, lang)[:3]
     ]
-    return base, (scenes.spec(base, state) if base else dash.no_update), cards
+    return scenes.live_layers(state), cards
 
 
 @callback(
@@ -162,9 +176,10 @@ def lookup(_: int, __: int | None, query: str | None, lang: str) -> Any:
 
 
 clientside_callback(
-    "function(spec) { return window.dash_clientside.smartcity.renderOrbitingDeck(spec, 'exh-map'); }",
+    "function(still, live) { return window.dash_clientside.smartcity.renderOrbitingMap(still, live, 'exh-map'); }",
     Output("exh-sink", "children"),
-    Input("exh-spec", "data"),
+    Input("exh-still", "data"),
+    Input("exh-live", "data"),
 )
 
 clientside_callback(

@@ -11,7 +11,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from flask import current_app
 
-from dashboard import mapspec, panels, queries
+from dashboard import mapspec, panels, queries, scenes
 from dashboard.app import DashboardConfig
 from dashboard.errors import DataUnavailable
 
@@ -87,8 +87,8 @@ def layout(**_: Any) -> html.Div:
                 ],
                 className="sc-slider",
             ),
-            dcc.Store(id="ops-base"),
-            dcc.Store(id="ops-spec"),
+            dcc.Store(id="ops-still"),
+            dcc.Store(id="ops-live"),
             dcc.Store(id="ops-picked"),
             html.Div(id="ops-render-sink", style={"display": "none"}),
             dcc.Interval(id="ops-tick", interval=int(config.refresh_s * 1000), n_intervals=0),
@@ -101,36 +101,47 @@ def _kpi(component_id: str, label: str) -> html.Div:
 
 
 @callback(
-    Output("ops-base", "data"),
+    Output("ops-still", "data"),
     Output("ops-attribution", "children"),
     Input("ops-tick", "n_intervals"),
-    State("ops-base", "data"),
+    Input("ops-layers", "value"),
+    Input("ops-colour", "value"),
+    State("ops-still", "modified_timestamp"),
 )
-def load_base(_: int, current: dict[str, Any] | None) -> tuple[Any, Any]:
-    if current:
+def load_still(tick: int, shown: list[str], colour: str, loaded: int | None) -> tuple[Any, Any]:
+    """The heavy layers: sent again only when the layers or colours asked for change (or,
+    coloured by anomalies or exposure, once a minute or so)."""
+    periodic = ctx.triggered_id == "ops-tick"
+    if periodic and loaded and loaded > 0 and (colour == "use" or tick % 6):
         return dash.no_update, dash.no_update
     config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
-        district = queries.district(config.dsn, config.district)
-        if district is None:
+        found = scenes.base(config, scenes.cache_of(current_app.config))
+        if found is None:
             return dash.no_update, "district not loaded yet"
-        buildings = queries.buildings(config.dsn, config.district)
-        boundary = queries.boundary(config.dsn, config.district)
-        ways = queries.ways(config.dsn, config.district)
+        layers = [found["layers"][0]]
+        if "parcels" in shown:
+            layers.append(mapspec.parcels_layer(queries.parcels(config.dsn, config.district)))
+        if "ways" in shown:
+            layers.append(found["layers"][1])
+        if "buildings" in shown:
+            if colour == "use":
+                layers.append(found["layers"][2])
+            else:
+                in_anomaly = queries.buildings_in_anomaly(config.dsn, config.district) if colour == "anomaly" else set()
+                exposure = None
+                if colour == "exposure":
+                    exposure = _exposure(found["records"], queries.devices_latest(config.dsn, config.district))
+                layers.append(
+                    mapspec.building_layer(found["records"], colour_by=colour, in_anomaly=in_anomaly, exposure=exposure)
+                )
     except DataUnavailable:
         return dash.no_update, dash.no_update
-    view = mapspec.view_state(district["center_lon_deg"], district["center_lat_deg"])
-    base = {
-        "view": view,
-        "boundary": mapspec.boundary_layer(boundary),
-        "ways": mapspec.ways_layer(ways),
-        "buildings": mapspec.building_records(buildings),
-    }
-    return base, district["attribution"]
+    return {"view": found["view"], "layers": layers}, found["attribution"]
 
 
 @callback(
-    Output("ops-spec", "data"),
+    Output("ops-live", "data"),
     Output("ops-banner", "children"),
     Output("ops-banner", "className"),
     Output("ops-kpi-rate", "children"),
@@ -138,43 +149,25 @@ def load_base(_: int, current: dict[str, Any] | None) -> tuple[Any, Any]:
     Output("ops-kpi-anomalies", "children"),
     Output("ops-kpi-newest", "children"),
     Input("ops-tick", "n_intervals"),
-    Input("ops-base", "data"),
     Input("ops-layers", "value"),
-    Input("ops-colour", "value"),
     Input("ops-hour", "value"),
 )
-def refresh(_: int, base: dict[str, Any] | None, shown: list[str], colour: str, hour: int) -> tuple[Any, ...]:
+def refresh(_: int, shown: list[str], hour: int) -> tuple[Any, ...]:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
         devices = queries.devices_latest(config.dsn, config.district)
         kpi = queries.kpis(config.dsn)
-        in_anomaly = queries.buildings_in_anomaly(config.dsn, config.district) if colour == "anomaly" else set()
-        parcels = queries.parcels(config.dsn, config.district) if "parcels" in shown else None
         if hour:
             start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=hour)
             devices = _at_hour(devices, queries.hourly(config.dsn, config.district, start, start + timedelta(hours=1)))
     except DataUnavailable:
         banner = "Database unreachable: showing the last data received · 데이터베이스 연결 끊김"
         return (dash.no_update, banner, "sc-banner visible") + (dash.no_update,) * 4
-    if not base:
-        return (dash.no_update, "", "sc-banner") + (dash.no_update,) * 4
-    layers = [base["boundary"]]
-    if "parcels" in shown and parcels is not None:
-        layers.append(mapspec.parcels_layer(parcels))
-    if "ways" in shown:
-        layers.append(base["ways"])
-    if "buildings" in shown:
-        exposure = _exposure(base["buildings"], devices) if colour == "exposure" else None
-        layers.append(
-            mapspec.building_layer(base["buildings"], colour_by=colour, in_anomaly=in_anomaly, exposure=exposure)
-        )
-    if "sensors" in shown:
-        layers.append(mapspec.sensor_layer(devices))
-    spec = mapspec.deck_spec(base["view"], layers)
+    live = {"layers": [mapspec.sensor_layer(devices)] if "sensors" in shown else []}
     reporting = devices.dropna(subset=["metric"])["device_id"].nunique()
     newest = kpi["newest"].strftime("%H:%M:%S") if kpi["newest"] else "–"
     return (
-        spec,
+        live,
         "",
         "sc-banner",
         f"{kpi['readings_last_minute']:,}",
@@ -263,7 +256,9 @@ def feed(_: int, clicks: list[int | None]) -> Any:
 
 
 clientside_callback(
-    "function(spec) { return window.dash_clientside.smartcity.renderDeck(spec, 'ops-map'); }",
+    "function(still, live) {"
+    " return window.dash_clientside.smartcity.renderMap(still, live, 'ops-map', 'ops-picked'); }",
     Output("ops-render-sink", "children"),
-    Input("ops-spec", "data"),
+    Input("ops-still", "data"),
+    Input("ops-live", "data"),
 )

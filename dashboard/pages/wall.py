@@ -37,8 +37,8 @@ def layout(**_: Any) -> html.Div:
             ),
             html.Div(id="wall-clock", className="wall-clock"),
             html.Div(id="wall-attribution", className="sc-attribution"),
-            dcc.Store(id="wall-base"),
-            dcc.Store(id="wall-spec"),
+            dcc.Store(id="wall-still"),
+            dcc.Store(id="wall-live"),
             dcc.Store(id="wall-last-ok"),
             html.Div(id="wall-sink", style={"display": "none"}),
             dcc.Interval(id="wall-tick", interval=refresh_ms, n_intervals=0),
@@ -49,26 +49,26 @@ def layout(**_: Any) -> html.Div:
 
 
 @callback(
-    Output("wall-base", "data"),
+    Output("wall-still", "data"),
     Output("wall-attribution", "children"),
     Input("wall-tick", "n_intervals"),
-    State("wall-base", "data"),
+    State("wall-attribution", "children"),
 )
-def load_base(_: int, current: dict[str, Any] | None) -> tuple[Any, Any]:
-    if current:
+def load_base(_: int, loaded: str | None) -> tuple[Any, Any]:
+    if loaded:
         return dash.no_update, dash.no_update
     config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
-        found = scenes.base(config)
+        found = scenes.base(config, scenes.cache_of(current_app.config))
     except DataUnavailable:
         return dash.no_update, dash.no_update
     if found is None:
-        return dash.no_update, "district not loaded yet"
-    return found, found["attribution"]
+        return dash.no_update, dash.no_update
+    return scenes.still(found), found["attribution"]
 
 
 @callback(
-    Output("wall-spec", "data"),
+    Output("wall-live", "data"),
     Output("wall-banner", "children"),
     Output("wall-banner", "className"),
     Output("wall-title", "children"),
@@ -78,10 +78,9 @@ def load_base(_: int, current: dict[str, Any] | None) -> tuple[Any, Any]:
     Output("wall-last-ok", "data"),
     Input("wall-tick", "n_intervals"),
     Input("wall-story-tick", "n_intervals"),
-    Input("wall-base", "data"),
     State("wall-last-ok", "data"),
 )
-def refresh(_: int, story_tick: int, base: dict[str, Any] | None, last_ok: str | None) -> tuple[Any, ...]:
+def refresh(_: int, story_tick: int, last_ok: str | None) -> tuple[Any, ...]:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     now = datetime.now(UTC)
     clock = f"{now:%H:%M} UTC"
@@ -101,12 +100,21 @@ def refresh(_: int, story_tick: int, base: dict[str, Any] | None, last_ok: str |
     else:
         banner, banner_class = "", "sc-banner wall-banner"
     story = scenes.stories(state, "ko" if story_tick % 2 == 0 else "en")[(story_tick // 2) % 4]
-    spec = scenes.spec(base, state) if base else dash.no_update
-    return spec, banner, banner_class, story["title"], story["value"], story["note"], clock, now.isoformat()
+    return (
+        scenes.live_layers(state),
+        banner,
+        banner_class,
+        story["title"],
+        story["value"],
+        story["note"],
+        clock,
+        now.isoformat(),
+    )
 
 
 clientside_callback(
-    "function(spec) { return window.dash_clientside.smartcity.renderOrbitingDeck(spec, 'wall-map'); }",
+    "function(still, live) { return window.dash_clientside.smartcity.renderOrbitingMap(still, live, 'wall-map'); }",
     Output("wall-sink", "children"),
-    Input("wall-spec", "data"),
+    Input("wall-still", "data"),
+    Input("wall-live", "data"),
 )

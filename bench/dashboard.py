@@ -1,0 +1,177 @@
+"""Dashboard figures on a big city: 20,000 buildings, 1,000 devices x 30 days of readings.
+
+- ``wall_first_render_s``: /wall in headless Chromium (Debian's), from navigation to the
+  map canvas drawn and the first story's number shown; baseline: the same for the class
+  page without a student (no map, no data), ``wall_render_ratio``.
+- ``callback_p95_ms``: the p95 of the data callbacks (operations refresh, 12-hours-ago
+  replay, building panel, anomaly feed, wall refresh) called in the app, 30 times each;
+  baseline: the p95 of a one-row query through the same helper, ``callback_ratio``.
+- ``first_page_mb``: bytes the browser received for /wall's first render, against the
+  bytes of the data-free class page (``first_page_ratio``: what the city's data adds).
+
+Usage: .venv/bin/python bench/dashboard.py [--json] [--days 30] [--devices 1000] [--buildings 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg
+from shapely.geometry import Point
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._stack import free_port, private_stack, report  # noqa: E402
+from bench.twin import buildings_grid  # noqa: E402
+from dashboard.app import DashboardConfig, create_app  # noqa: E402
+from sensors_sim.backfill import backfill  # noqa: E402
+from twin import store  # noqa: E402
+from twin.crs import METRIC_CRS  # noqa: E402
+from twin.district import District  # noqa: E402
+
+KINDS = ("energy", "air", "traffic", "light", "noise", "parking", "water")
+CHROMIUM = os.environ.get("SMARTCITY_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+
+
+def big_district(n_buildings: int, n_devices: int) -> District:
+    buildings = buildings_grid(n_buildings).rename(columns={"BLD_ID": "building_id", "HGT": "height_m"})
+    buildings = buildings.assign(
+        name=None, use=np.where(np.arange(n_buildings) % 5 == 0, "commercial", "apartment"),
+        floors=buildings["FLOORS"], synthetic=True,
+    ).drop(columns=["FLOORS"])  # fmt: skip
+    rng = np.random.default_rng(5)
+    picks = rng.choice(n_buildings, n_devices, replace=False)
+    sites = gpd.GeoDataFrame(
+        {
+            "device_id": [f"{KINDS[i % len(KINDS)]}-{i:05d}" for i in range(n_devices)],
+            "kind": [KINDS[i % len(KINDS)] for i in range(n_devices)],
+            "name": None, "building_id": buildings["building_id"].iloc[picks].to_numpy(), "pnu": None, "way_id": None,
+        },
+        geometry=[Point(p.x, p.y) for p in buildings.geometry.iloc[picks].centroid],
+        crs=METRIC_CRS,
+    )  # fmt: skip
+    hull = buildings.union_all().convex_hull
+    dongs = gpd.GeoDataFrame({"code": ["bench"]}, geometry=[hull], crs=METRIC_CRS)
+    return District("bench", "bench", "bench", hull.centroid, dongs, buildings, sites, "synthetic bench city")
+
+
+def p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95))
+
+
+def time_callbacks(app: object, dsn: str, buildings: list[str]) -> tuple[float, float]:
+    from dashboard import panels, queries
+
+    # the page modules as Dash registered them (importing them again would register twice)
+    operations, wall = sys.modules["pages.operations"], sys.modules["pages.wall"]
+
+    durations: list[float] = []
+    baseline: list[float] = []
+    with app.server.app_context():  # type: ignore[attr-defined]
+        shown = ["buildings", "sensors", "ways"]
+        with app.server.test_request_context():  # type: ignore[attr-defined]
+            wall.load_base(0, None)  # fills the app's cache of still layers, as the first page does
+        for i in range(30):
+            for call in (
+                lambda i=i: operations.refresh(i, shown, 0),
+                lambda i=i: operations.refresh(i, shown, -12),
+                lambda i=i: operations.open_panel({"building_id": buildings[i % len(buildings)]}),
+                lambda: panels.feed_items(queries.anomaly_feed(dsn, "bench")),  # the feed callback's work
+                lambda i=i: wall.refresh(i, i, None),
+            ):
+                started = time.perf_counter()
+                call()
+                durations.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            queries.district(dsn, "bench")
+            baseline.append((time.perf_counter() - started) * 1000)
+    return p95(durations), p95(baseline)
+
+
+def browse(url: str) -> tuple[float, float, float, float]:
+    """(wall render s, wall MB, baseline render s, baseline MB)."""
+    from playwright.sync_api import sync_playwright
+
+    results = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for path, ready in (
+            ("/wall", "document.querySelector('#wall-map canvas') && "
+                      "document.getElementById('wall-value').textContent.trim().length > 0"),
+            ("/class", "document.getElementById('class-who') && "
+                       "document.getElementById('class-who').textContent.length > 0"),
+        ):  # fmt: skip
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            sizes: list[int] = []
+            page.on("requestfinished", lambda r, sizes=sizes: sizes.append(r.sizes()["responseBodySize"]))
+            started = time.perf_counter()
+            page.goto(url + path)
+            page.wait_for_function(ready, timeout=120_000, polling=50)
+            results.append((time.perf_counter() - started, sum(sizes) / 1e6))
+            page.close()
+        browser.close()
+    (wall_s, wall_mb), (base_s, base_mb) = results
+    return wall_s, wall_mb, base_s, base_mb
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--days", type=float, default=30.0)
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--buildings", type=int, default=20_000)
+    args = parser.parse_args()
+    from werkzeug.serving import make_server
+
+    with private_stack("bench-dashboard-stack") as settings:
+        dsn = settings.database_dsn()
+        district = big_district(args.buildings, args.devices)
+        end = datetime.now(UTC).replace(second=0, microsecond=0)
+        with psycopg.connect(dsn) as conn:
+            store.save_district(conn, district)
+            fleet = pd.DataFrame({"device_id": district.sites["device_id"], "kind": district.sites["kind"]})
+            loaded = backfill(conn, fleet, end - timedelta(days=args.days), end, interval_s=300, seed=3,
+                              anomalies_per_device_day=0.2, run_id="bench")  # fmt: skip
+            conn.execute("ANALYZE")
+        app = create_app(DashboardConfig(dsn=dsn, district="bench", refresh_s=10))
+        port = free_port()
+        server = make_server("127.0.0.1", port, app.server, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with_sensors = list(district.sites["building_id"].head(30))
+            callback_p95, baseline_p95 = time_callbacks(app, dsn, with_sensors)
+            wall_s, wall_mb, base_s, base_mb = browse(f"http://127.0.0.1:{port}")
+        finally:
+            server.shutdown()
+    figures = {
+        "wall_first_render_s": round(wall_s, 2),
+        "baseline_first_render_s": round(base_s, 2),
+        "wall_render_ratio": round(wall_s / base_s, 2),
+        "callback_p95_ms": round(callback_p95, 1),
+        "baseline_query_p95_ms": round(baseline_p95, 1),
+        "callback_ratio": round(callback_p95 / baseline_p95, 1),
+        "first_page_mb": round(wall_mb, 2),
+        "baseline_page_mb": round(base_mb, 2),
+        "first_page_ratio": round(wall_mb / base_mb, 2),
+        "readings": loaded.rows,
+        "buildings": args.buildings,
+        "devices": args.devices,
+        "days": args.days,
+    }
+    report(figures, as_json=args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
