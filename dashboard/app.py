@@ -31,7 +31,9 @@ def create_app(config: DashboardConfig) -> dash.Dash:
         pages_folder=str(HERE / "pages"),
         assets_folder=str(HERE / "assets"),
         serve_locally=True,
-        external_scripts=[DECK_URL],
+        # async: the 4 MB deck.gl bundle compiles off the main thread while Dash renders the
+        # page and fetches its data; maps drawn before it is ready wait for it (deck_bridge.js)
+        external_scripts=[{"src": DECK_URL, "async": "async"}],
         title="Smart City Center · 스마트시티센터",
         update_title=None,  # type: ignore[arg-type]
         suppress_callback_exceptions=True,

@@ -84,7 +84,10 @@ def building_layer(
             color = [*BUILDING_COLORS.get(record["use"], [130, 130, 130]), 235]
         data.append({**record, "color": color})
     return {
+        # no outlines and no ring normalisation: footprints come closed and valid from PostGIS,
+        # and twenty thousand of them are tessellated on the wall PC's CPU
         "@@type": "PolygonLayer", "id": "buildings", "data": data, "getPolygon": "@@=ring", "extruded": True,
+        "stroked": False, "_normalize": False,
         "getElevation": "@@=height_m", "getFillColor": "@@=color", "pickable": True, "autoHighlight": True,
         "material": {"ambient": 0.45, "diffuse": 0.6, "shininess": 24},
         "updateTriggers": {"getFillColor": [colour_by, len(in_anomaly)]},
@@ -145,46 +148,42 @@ def base_layers(buildings: pd.DataFrame, boundary: list[Any]) -> list[dict[str, 
 
 
 def sensor_frame(devices: pd.DataFrame) -> pd.DataFrame:
-    """One row per device with its primary metric's latest value and a colour share."""
-    rows = []
-    for device_id, group in devices.groupby("device_id", sort=True):
-        first = group.iloc[0]
-        metric, high = PRIMARY_METRIC.get(str(first["kind"]), ("", 1.0))
-        match = group[group["metric"] == metric]
-        value = float(match["value"].iloc[0]) if not match.empty and pd.notna(match["value"].iloc[0]) else None
-        share = None if value is None else value / high
-        rows.append(
-            {
-                "device_id": device_id,
-                "kind": first["kind"],
-                "position": [float(first["lon_deg"]), float(first["lat_deg"])],
-                "metric": metric,
-                "value": value,
-                "color": ramp(share if share is not None else float("nan")),
-                "elevation": 30 + 220 * min(1.0, max(0.0, share or 0.0)),
-                "label": f"{device_id} · {metric} = {value:g}" if value is not None else f"{device_id} · no data yet",
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["device_id", "kind", "position", "metric", "value", "color", "elevation", "label"]
-    )
+    """One row per device with its primary metric's latest value and a colour share (vectorised)."""
+    columns = ["device_id", "kind", "position", "metric", "value", "color", "elevation", "label"]
+    if devices.empty:
+        return pd.DataFrame(columns=columns)
+    places = devices.drop_duplicates("device_id").sort_values("device_id")[["device_id", "kind", "lon_deg", "lat_deg"]]
+    primary = places["kind"].map(lambda k: PRIMARY_METRIC.get(str(k), ("", 1.0)))
+    places = places.assign(metric=[p[0] for p in primary], high=[p[1] for p in primary])
+    values = devices.dropna(subset=["metric"]).drop_duplicates(["device_id", "metric"])[
+        ["device_id", "metric", "value"]
+    ]
+    frame = places.merge(values, on=["device_id", "metric"], how="left")
+    share = frame["value"].astype(float) / frame["high"]
+    frame["position"] = [[float(x), float(y)] for x, y in zip(frame["lon_deg"], frame["lat_deg"], strict=True)]
+    frame["color"] = [ramp(float(v)) for v in share]
+    frame["elevation"] = 30 + 220 * share.clip(0.0, 1.0).fillna(0.0)
+    frame["label"] = [
+        f"{d} · {m} = {v:g}" if pd.notna(v) else f"{d} · no data yet"
+        for d, m, v in zip(frame["device_id"], frame["metric"], frame["value"], strict=True)
+    ]
+    frame["value"] = frame["value"].astype(object).where(frame["value"].notna(), None)
+    return frame[columns]
 
 
 def sensor_layer(devices: pd.DataFrame) -> dict[str, Any]:
+    """Sensors as columns, height and colour by their primary metric (deck.gl JSON, written directly)."""
     frame = sensor_frame(devices)
-    layer = pdk.Layer(
-        "ColumnLayer",
-        id="sensors",
-        data=frame,
-        get_position="position",
-        get_elevation="elevation",
-        get_fill_color="color",
-        radius=14,
-        disk_resolution=12,
-        extruded=True,
-        pickable=True,
-    )
-    return _spec(layer)
+    data = [
+        {"device_id": d, "kind": k, "position": p, "color": c, "elevation": float(e), "label": lab}
+        for d, k, p, c, e, lab in zip(frame["device_id"], frame["kind"], frame["position"], frame["color"],
+                                      frame["elevation"], frame["label"], strict=True)
+    ]  # fmt: skip
+    return {
+        "@@type": "ColumnLayer", "id": "sensors", "data": data, "getPosition": "@@=position",
+        "getElevation": "@@=elevation", "getFillColor": "@@=color", "radius": 14, "diskResolution": 12,
+        "extruded": True, "pickable": True,
+    }  # fmt: skip
 
 
 def _spec(layer: pdk.Layer) -> dict[str, Any]:

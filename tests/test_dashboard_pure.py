@@ -1,0 +1,69 @@
+"""The dashboard's pure parts: map layers, stories, staleness (no server, no browser)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from dashboard import mapspec, scenes
+
+
+def _devices() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "device_id": ["air-1", "air-1", "energy-1", "noise-1"],
+            "kind": ["air", "air", "energy", "noise"],
+            "lon_deg": [126.80, 126.80, 126.81, 126.82],
+            "lat_deg": [37.60, 37.60, 37.61, 37.62],
+            "building_id": [None, None, "b1", None],
+            "metric": ["pm25_ugm3", "temperature_c", "power_kw", None],
+            "value": [75.0, 3.0, 100.0, None],
+            "time": [datetime.now(UTC)] * 4,
+        }
+    )
+
+
+def test_sensor_frame_takes_each_kinds_primary_metric_and_greys_out_missing_data() -> None:
+    frame = mapspec.sensor_frame(_devices()).set_index("device_id")
+    assert list(frame.index) == ["air-1", "energy-1", "noise-1"]
+    assert frame.loc["air-1", "metric"] == "pm25_ugm3" and frame.loc["air-1", "value"] == 75.0
+    assert frame.loc["air-1", "elevation"] == 250  # 75 µg/m³ is the "high" end of the scale
+    assert frame.loc["energy-1", "elevation"] == 30 + 220 * 0.5
+    assert frame.loc["noise-1", "value"] is None and frame.loc["noise-1", "color"] == [110, 110, 110, 200]
+    assert "no data yet" in frame.loc["noise-1", "label"]
+    assert mapspec.sensor_frame(_devices().iloc[0:0]).empty
+
+
+def test_building_layer_colours_by_use_anomaly_or_exposure() -> None:
+    records = [
+        {"building_id": "a", "ring": [[0, 0], [0, 1], [1, 1], [0, 0]], "height_m": 10.0, "use": "school", "label": "a"},
+        {"building_id": "b", "ring": [[0, 0], [0, 1], [1, 1], [0, 0]], "height_m": 20.0, "use": "nope", "label": "b"},
+    ]
+    by_use = mapspec.building_layer(records)
+    assert by_use["@@type"] == "PolygonLayer" and by_use["getElevation"] == "@@=height_m"
+    assert by_use["data"][0]["color"][:3] == [200, 180, 90] and by_use["data"][1]["color"][:3] == [130, 130, 130]
+    alarmed = mapspec.building_layer(records, colour_by="anomaly", in_anomaly={"b"})
+    assert [d["color"][0] for d in alarmed["data"]] == [90, 235]
+    exposed = mapspec.building_layer(records, colour_by="exposure", exposure={"a": 0.0, "b": 75.0})
+    assert exposed["data"][0]["color"][:3] == [60, 200, 80] and exposed["data"][1]["color"][0] == 255
+
+
+def test_stories_speak_korean_and_english_and_grade_pm25() -> None:
+    state = scenes.Live(
+        devices=_devices(),
+        kpi={"open_anomalies": 2, "newest": datetime.now(UTC), "readings_last_minute": 10},
+        feed=pd.DataFrame({"explanation": ["meter energy-1 stuck for 3 h"]}),
+        outlook=pd.DataFrame({"metric": ["pm25_ugm3"], "hour": [datetime.now(UTC)], "yhat": [81.0], "hi95": [90.0]}),
+    )
+    ko, en = scenes.stories(state, "ko"), scenes.stories(state, "en")
+    assert ko[0]["title"].startswith("지금 공기") and en[0]["title"] == "Air now · PM2.5"
+    assert ko[0]["value"] == "75 µg/m³" and "나쁨" in ko[0]["note"] and "81" in ko[0]["note"]
+    assert en[3]["value"] == "2" and "stuck" in en[3]["note"]
+    assert en[1]["value"] == "0.10 MW"
+
+
+def test_staleness_is_measured_from_the_newest_reading() -> None:
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    assert scenes.staleness(None, now) is None
+    assert scenes.staleness(now - timedelta(minutes=3), now) == 180.0
