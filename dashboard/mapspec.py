@@ -84,10 +84,9 @@ def building_layer(
             color = [*BUILDING_COLORS.get(record["use"], [130, 130, 130]), 235]
         data.append({**record, "color": color})
     return {
-        # no outlines and no ring normalisation: footprints come closed and valid from PostGIS,
-        # and twenty thousand of them are tessellated on the wall PC's CPU
+        # no outlines: an extruded footprint does not draw them, but building them costs time
         "@@type": "PolygonLayer", "id": "buildings", "data": data, "getPolygon": "@@=ring", "extruded": True,
-        "stroked": False, "_normalize": False,
+        "stroked": False,
         "getElevation": "@@=height_m", "getFillColor": "@@=color", "pickable": True, "autoHighlight": True,
         "material": {"ambient": 0.45, "diffuse": 0.6, "shininess": 24},
         "updateTriggers": {"getFillColor": [colour_by, len(in_anomaly)]},

@@ -208,9 +208,10 @@ def test_clicking_a_building_opens_its_panel_with_its_sensors(dashboard_url: str
             "SELECT ST_X(p), ST_Y(p), h FROM (SELECT ST_Transform(ST_Translate(ST_Centroid(geom), 30, 0), 4326) p, "
             "height_m h FROM buildings WHERE name LIKE '%%Smart City Center%%') q"
         ).fetchone()
+    page.wait_for_function("window.smartcityDrawn && window.smartcityDrawn['ops-map']", timeout=30000)  # type: ignore[attr-defined]
     x, y = page.evaluate(f"window.smartcityProject('ops-map', {lon}, {lat}, {height})")  # type: ignore[attr-defined]
     page.mouse.click(x, y)  # type: ignore[attr-defined]
-    page.wait_for_selector("#ops-panel.open #ops-panel-title", timeout=10000)  # type: ignore[attr-defined]
+    page.wait_for_selector("#ops-panel.open #ops-panel-title", timeout=30000)  # type: ignore[attr-defined]
     title = page.inner_text("#ops-panel-title")  # type: ignore[attr-defined]
     assert "Smart City Center" in title, f"the click picked {title!r}"
     assert "footfall-0001" in page.inner_text("#ops-panel-sensors")  # type: ignore[attr-defined]
@@ -222,23 +223,29 @@ def test_clicking_a_building_opens_its_panel_with_its_sensors(dashboard_url: str
     page.close()  # type: ignore[attr-defined]
 
 
-def test_exhibit_switches_language_and_starts_its_attract_loop_when_idle(dashboard_url: str, browser: object) -> None:
-    page, errors, _ = _open(browser, dashboard_url + "/exhibit?idle=10")
+def test_exhibit_switches_language_and_finds_a_parcel(dashboard_url: str, browser: object) -> None:
+    page, errors, _ = _open(browser, dashboard_url + "/exhibit?idle=600")  # no attract loop in this test
     page.wait_for_selector("#exh-title", timeout=20000)  # type: ignore[attr-defined]
     page.wait_for_function("document.getElementById('exh-title').textContent.includes('스마트시티')", timeout=20000)  # type: ignore[attr-defined]
     for button in ("#exh-ko", "#exh-en", "#exh-lookup-go"):
         size = page.locator(button).bounding_box()  # type: ignore[attr-defined]
         assert size["width"] >= 48 and size["height"] >= 48, f"{button} is under 48 px"
-    page.mouse.click(5, 400)  # type: ignore[attr-defined]  # a visitor's first touch (ends any attract loop)
     page.click("#exh-en")  # type: ignore[attr-defined]
     page.wait_for_function("document.getElementById('exh-title').textContent.includes('Smart City')", timeout=10000)  # type: ignore[attr-defined]
     assert page.get_attribute("#exh-root", "lang") == "en"  # type: ignore[attr-defined]
-    # the lot-number lookup answers in the chosen language
     page.fill("#exh-lookup-input", "덕양구 화정동 9999-9")  # type: ignore[attr-defined]
     page.click("#exh-lookup-go")  # type: ignore[attr-defined]
     page.wait_for_selector("#exh-lookup-result .exh-error", timeout=10000)  # type: ignore[attr-defined]
     assert "No parcel" in page.inner_text("#exh-lookup-result")  # type: ignore[attr-defined]
-    page.wait_for_selector("#exh-root.attract", timeout=20000)  # type: ignore[attr-defined]
+    page.click("#exh-ko")  # type: ignore[attr-defined]
+    page.wait_for_function("document.getElementById('exh-title').textContent.includes('스마트시티')", timeout=10000)  # type: ignore[attr-defined]
+    assert errors == [], errors
+    page.close()  # type: ignore[attr-defined]
+
+
+def test_exhibit_attract_loop_starts_when_idle_and_a_touch_ends_it(dashboard_url: str, browser: object) -> None:
+    page, errors, _ = _open(browser, dashboard_url + "/exhibit?idle=3")
+    page.wait_for_selector("#exh-root.attract", timeout=30000)  # type: ignore[attr-defined]
     assert page.locator(".exh-attract").is_visible()  # type: ignore[attr-defined]
     page.mouse.click(200, 500)  # type: ignore[attr-defined]
     page.wait_for_function(  # type: ignore[attr-defined]

@@ -65,12 +65,25 @@
         container,
         jsonInput: { initialViewState: still.view, views: [{ "@@type": "MapView", controller: true }], layers: [] },
         tooltip: { text: "{label}" },
-        handleEvent: onClick(containerId, pickStore),
+        handleEvent: () => {},  // clicks are wired below, with the picked object
       });
       entry = { deck, container, view: Object.assign({}, still.view), still: null, stillLayers: [] };
       decks[containerId] = entry;
       // window.smartcityDrawn[id]: when the map was first drawn with its still layers (the
       // wall's "first meaningful render", which the benchmark waits for).
+      // Picks from the DOM's own click (not deck.gl's gesture recogniser, which misses taps
+      // when a slow software-rendered frame delays the pointer-up): ignore drags.
+      const picked = onClick(containerId, pickStore);
+      let downAt = null;
+      container.addEventListener("pointerdown", (e) => (downAt = [e.clientX, e.clientY]));
+      container.addEventListener("click", (e) => {
+        if (downAt && Math.hypot(e.clientX - downAt[0], e.clientY - downAt[1]) > 6) {
+          return;
+        }
+        const rect = container.getBoundingClientRect();
+        const info = deck.pickObject({ x: e.clientX - rect.left, y: e.clientY - rect.top, radius: 3 });
+        picked("deck-click-event", info);
+      });
       deck.setProps({
         onAfterRender: () => {
           if (entry.awaitingDraw) {
