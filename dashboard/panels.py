@@ -20,28 +20,20 @@ def series_figure(
     fig = go.Figure()
     if not forecast.empty:
         f = forecast.sort_values("time")
-        fig.add_trace(go.Scatter(x=f["time"], y=f["hi95"], line={"width": 0}, showlegend=False, hoverinfo="skip"))
-        fig.add_trace(
-            go.Scatter(
-                x=f["time"],
-                y=f["lo95"],
-                fill="tonexty",
-                fillcolor="rgba(110,160,255,0.18)",
-                line={"width": 0},
-                name="95%",
+        for level, alpha in (("95", 0.18), ("80", 0.30)):  # each band: its upper edge, then filled down
+            fig.add_trace(
+                go.Scatter(x=f["time"], y=f[f"hi{level}"], line={"width": 0}, showlegend=False, hoverinfo="skip")
             )
-        )
-        fig.add_trace(go.Scatter(x=f["time"], y=f["hi80"], line={"width": 0}, showlegend=False, hoverinfo="skip"))
-        fig.add_trace(
-            go.Scatter(
-                x=f["time"],
-                y=f["lo80"],
-                fill="tonexty",
-                fillcolor="rgba(110,160,255,0.30)",
-                line={"width": 0},
-                name="80%",
+            fig.add_trace(
+                go.Scatter(
+                    x=f["time"],
+                    y=f[f"lo{level}"],
+                    fill="tonexty",
+                    line={"width": 0},
+                    fillcolor=f"rgba(110,160,255,{alpha})",
+                    name=f"{level}%",
+                )
             )
-        )
         fig.add_trace(go.Scatter(x=f["time"], y=f["yhat"], line={"dash": "dash", "color": "#8fb4ff"}, name="forecast"))
     s = series.sort_values("t")
     fig.add_trace(go.Scatter(x=s["t"], y=s["value"], line={"color": "#f2f5fa"}, name=metric))

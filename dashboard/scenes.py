@@ -60,6 +60,16 @@ def still(found: dict[str, Any]) -> dict[str, Any]:
     return {"view": found["view"], "layers": found["layers"]}
 
 
+def load_still(app_config: Any) -> dict[str, Any] | None:
+    """The still layers for a page, from the app's cache (None while no district is loaded).
+
+    Raises:
+        DataUnavailable: the database cannot be reached.
+    """
+    found = base(app_config["SMARTCITY"], cache_of(app_config))
+    return still(found) if found else None
+
+
 def cache_of(app_config: Any) -> dict[str, Any]:
     cache: dict[str, Any] = app_config.setdefault("SMARTCITY_CACHE", {})
     return cache

@@ -114,12 +114,10 @@ def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ..
 def load_base(_: int, loaded: int | None) -> Any:
     if loaded and loaded > 0:
         return dash.no_update
-    config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
-        found = scenes.base(config, scenes.cache_of(current_app.config))
+        return scenes.load_still(current_app.config) or dash.no_update
     except DataUnavailable:
         return dash.no_update
-    return scenes.still(found) if found else dash.no_update
 
 
 clientside_callback(
