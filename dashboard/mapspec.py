@@ -141,11 +141,6 @@ def parcels_layer(parcels: pd.DataFrame) -> dict[str, Any]:
     )
 
 
-def base_layers(buildings: pd.DataFrame, boundary: list[Any]) -> list[dict[str, Any]]:
-    """Boundary and buildings coloured by use: the static part of the map."""
-    return [boundary_layer(boundary), building_layer(building_records(buildings))]
-
-
 def sensor_frame(devices: pd.DataFrame) -> pd.DataFrame:
     """One row per device with its primary metric's latest value and a colour share (vectorised)."""
     columns = ["device_id", "kind", "position", "metric", "value", "color", "elevation", "label"]
@@ -189,11 +184,3 @@ def _spec(layer: pdk.Layer) -> dict[str, Any]:
     """A pydeck layer as the JSON that createDeck reads (pydeck's own serialisation)."""
     spec: dict[str, Any] = json.loads(pdk.Deck(layers=[layer]).to_json())["layers"][0]
     return spec
-
-
-def deck_spec(view: dict[str, Any], layers: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "initialViewState": view,
-        "views": [{"@@type": "MapView", "controller": True}],
-        "layers": layers,
-    }

@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import dash
 import pandas as pd
+from dash import Input, Output, State, callback
+from flask import current_app
 
 from dashboard import mapspec, queries
 from dashboard.app import DashboardConfig
+from dashboard.errors import DataUnavailable
 
 STALE_AFTER_S = 120.0
 
@@ -68,6 +72,19 @@ def load_still(app_config: Any) -> dict[str, Any] | None:
     """
     found = base(app_config["SMARTCITY"], cache_of(app_config))
     return still(found) if found else None
+
+
+def register_still_loader(store_id: str, tick_id: str) -> None:
+    """A callback filling ``store_id`` with the still layers once (retried each tick until loaded)."""
+
+    @callback(Output(store_id, "data"), Input(tick_id, "n_intervals"), State(store_id, "modified_timestamp"))
+    def _load_still(_: int, loaded: int | None) -> Any:
+        if loaded and loaded > 0:
+            return dash.no_update
+        try:
+            return load_still(current_app.config) or dash.no_update
+        except DataUnavailable:
+            return dash.no_update
 
 
 def cache_of(app_config: Any) -> dict[str, Any]:

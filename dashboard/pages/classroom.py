@@ -6,7 +6,7 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import Input, Output, State, callback, clientside_callback, dcc, html
+from dash import Input, Output, callback, clientside_callback, dcc, html
 from flask import current_app
 
 from dashboard import mapspec, queries, scenes
@@ -106,18 +106,7 @@ def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ..
     return who, accepted_table, _table(rejected, "class-rejected-table"), howto, "", live
 
 
-@callback(
-    Output("class-still", "data"),
-    Input("class-tick", "n_intervals"),
-    State("class-still", "modified_timestamp"),
-)
-def load_base(_: int, loaded: int | None) -> Any:
-    if loaded and loaded > 0:
-        return dash.no_update
-    try:
-        return scenes.load_still(current_app.config) or dash.no_update
-    except DataUnavailable:
-        return dash.no_update
+scenes.register_still_loader("class-still", "class-tick")
 
 
 clientside_callback(

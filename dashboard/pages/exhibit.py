@@ -89,18 +89,7 @@ def words(lang: str) -> tuple[str, ...]:
     return (*(t(lang, k) for k in keys), lang)
 
 
-@callback(
-    Output("exh-still", "data"),
-    Input("exh-tick", "n_intervals"),
-    State("exh-still", "modified_timestamp"),
-)
-def load_base(_: int, loaded: int | None) -> Any:
-    if loaded and loaded > 0:
-        return dash.no_update
-    try:
-        return scenes.load_still(current_app.config) or dash.no_update
-    except DataUnavailable:
-        return dash.no_update
+scenes.register_still_loader("exh-still", "exh-tick")
 
 
 @callback(
