@@ -172,7 +172,11 @@ def test_flaky_fleet_late_and_duplicated_deliveries_land_once(
     assert wait_for(settled, 15.0, interval_s=1.0)
     reports = seen[0]
     assert reports < sent, "duplicates were switched on but none was sent"
-    assert 0.6 < reports / sent < 0.85
+    # nothing lost: every device reported at every step (no offline share, nothing malformed)
+    assert reports % len(fleet) == 0
+    # about 0.8 * 0.3 of the reports went twice (late ones are held, not doubled): 1 / 1.24 = 0.81;
+    # the bounds are wide because a run of 2 s holds only ~100 reports
+    assert 0.65 < reports / sent < 0.95
     stamps = conn.execute(
         "SELECT extract(epoch FROM time)::float8 FROM readings WHERE device_id LIKE %s", (f"%-{unique}-%",)
     ).fetchall()
