@@ -1,4 +1,20 @@
-"""Anomaly detectors and the merge of raw flags into episodes: pure functions."""
+"""Anomaly detectors and the merge of their flags into episodes: pure functions.
+
+A series is a regular pandas Series (NaN where an expected report is missing). Each
+detector returns a boolean mask over it:
+
+- ``breaches``: the robust residual score (value against the seasonal baseline, in
+  robust standard deviations) beyond a threshold: outside the baseline's interval;
+- ``cusum``: a two-sided CUSUM of the same score, for level shifts and drift that
+  start too small for one point to breach;
+- ``noise_bursts``: point-to-point changes much larger than the series' usual ones;
+- ``stuck``: the same value repeated by a series that normally varies;
+- ``dropouts``: expected reports missing.
+
+``detect`` runs them all and merges the flags into ``Episode`` s, each with a kind
+(spike, level_shift, drift, noise_burst, stuck, dropout), a severity and an
+explanation in words.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +25,7 @@ import pandas as pd
 
 # MAD to standard deviation for normal data.
 MAD_SCALE = 1.4826
+KINDS = ("spike", "level_shift", "drift", "stuck", "dropout", "noise_burst")
 
 
 @dataclass(frozen=True)
@@ -20,55 +37,284 @@ class Episode:
     explanation: str
 
 
-def spikes(series: pd.Series, *, window: int = 24, threshold: float = 6.0) -> pd.Series:
-    """Points far from the local level of the three points before them.
+@dataclass(frozen=True)
+class Thresholds:
+    """What counts as anomalous; the defaults are tuned on the simulator's scored scenario."""
 
-    The residual against that level is scaled by the robust spread (MAD) of the
-    residuals in the ``window`` points before, so smooth daily cycles do not count;
-    only the past is used, so the detector works online.
+    breach_z: float = 8.0
+    cusum_k: float = 2.0  # slack, in robust standard deviations
+    cusum_h: float = 20.0  # alarm level of the cumulative sum
+    noise_ratio: float = 5.0
+    noise_window: int = 6
+    stuck_min_steps: int = 6
+    dropout_min_steps: int = 2
+    merge_gap_steps: int = 6
+    spike_max_steps: int = 2
 
-    Returns a boolean Series: True where the robust z-score exceeds ``threshold``.
+
+def _past_rolling(x: pd.Series, window: int, func: str) -> pd.Series:
+    rolled = x.shift(1).rolling(window, min_periods=max(3, window // 4))
+    return getattr(rolled, func)()  # type: ignore[no-any-return]
+
+
+_WARP_STEPS = 2
+# The least robust spread, as a share of the series' 1%-99% range: a series that is
+# very regular (or very quiet at night) would otherwise make tiny changes look huge.
+SPREAD_FLOOR_SHARE = 0.08
+
+
+def baseline(series: pd.Series, *, steps_per_day: int) -> pd.Series:
+    """The expected value of each point from the same time on earlier days.
+
+    The median of the same time 1, 2 and 3 weeks before when two weeks are there (weekdays
+    and weekends differ), else of 1, 2 and 3 days before, else the median of the last
+    hour-or-so of points (a local level, for a series younger than a day).
     """
-    level = series.shift(1).rolling(3, min_periods=2).median()
-    residual = series - level
-    past = residual.shift(1)
-    min_periods = max(6, window // 3)
-    center = past.rolling(window, min_periods=min_periods).median()
-    spread = (past - center).abs().rolling(window, min_periods=min_periods).median() * MAD_SCALE
-    floor = max(float(series.abs().median()) * 0.005, 1e-6)
-    z = (residual - center) / spread.clip(lower=floor)
+    y = series.to_numpy(dtype=float)
+    n = len(y)
+    week = 7 * steps_per_day
+    lags = [week, 2 * week, 3 * week] if n >= 2 * week else [steps_per_day, 2 * steps_per_day, 3 * steps_per_day]
+    stacked = np.full((len(lags), n), np.nan)
+    for row, lag in enumerate(lags):
+        # the nearest of the same time +-2 steps on that earlier day: daily patterns that
+        # move by minutes (street lights follow sunset) must not look like jumps
+        best = np.full(n, np.nan)
+        for shift in range(-_WARP_STEPS, _WARP_STEPS + 1):
+            back = lag - shift
+            if back <= 0 or back >= n:
+                continue
+            candidate = np.full(n, np.nan)
+            candidate[back:] = y[: n - back]
+            with np.errstate(invalid="ignore"):
+                closer = np.isnan(best) | (np.abs(candidate - y) < np.abs(best - y))
+            best = np.where(closer & ~np.isnan(candidate), candidate, best)
+        stacked[row] = best
+    missing = np.isnan(stacked).all(axis=0)
+    with np.errstate(all="ignore"):
+        seasonal = np.nanmedian(np.where(missing, 0.0, stacked), axis=0)
+    seasonal[missing] = np.nan
+    local = _past_rolling(series, 12, "median").to_numpy()
+    expected = np.where(np.isnan(seasonal), local, seasonal)
+    # weather and other slow changes move the whole level: follow them over half a day
+    level = _past_rolling(pd.Series(y - expected, index=series.index), steps_per_day // 2, "median")
+    return pd.Series(expected + level.fillna(0.0).to_numpy(), index=series.index)
+
+
+def robust_z(series: pd.Series, expected: pd.Series, *, window: int) -> pd.Series:
+    """Residual against ``expected`` in robust standard deviations of the past ``window`` residuals."""
+    residual = series - expected
+    center = _past_rolling(residual, window, "median")
+    spread = _past_rolling((residual - center).abs(), window, "median") * MAD_SCALE
+    # a spread floor from the series' own range, so quiet hours of a counter (zeros and
+    # ones at night) do not turn every small change into many "standard deviations"
+    values = series.to_numpy(dtype=float)
+    values = values[~np.isnan(values)]
+    span = float(np.quantile(values, 0.99) - np.quantile(values, 0.01)) if len(values) else 0.0
+    floor = max(SPREAD_FLOOR_SHARE * span, 1e-6)
+    return residual / spread.clip(lower=floor)
+
+
+def breaches(z: pd.Series, *, threshold: float) -> pd.Series:
     return z.abs() > threshold
 
 
-def stuck(series: pd.Series, *, min_run: int = 12) -> pd.Series:
-    """True on runs of at least ``min_run`` identical consecutive values of a varying series."""
-    if series.nunique() <= 1:
+def cusum(z: pd.Series, *, k: float, h: float) -> pd.Series:
+    """True while a two-sided CUSUM of ``z`` (slack ``k``) is above ``h``; resets when it falls back."""
+    values = np.nan_to_num(z.to_numpy(dtype=float), nan=0.0)
+    values = np.clip(values, -3 * h, 3 * h)  # one wild point must not hold the alarm for hours
+    high = low = 0.0
+    out = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        high = max(0.0, high + v - k)
+        low = max(0.0, low - v - k)
+        out[i] = high > h or low > h
+    return pd.Series(out, index=z.index)
+
+
+def noise_bursts(z: pd.Series, *, window: int, ratio: float) -> pd.Series:
+    """Where the root-mean-square robust score over ``window`` points is ``ratio`` or more:
+    a stretch much noisier than usual, even if no single point breaches."""
+    rms = (z**2).rolling(window, min_periods=max(2, window // 2)).mean() ** 0.5
+    return rms > ratio
+
+
+def bucket_outliers(mean: pd.Series, low: pd.Series, high: pd.Series, *, threshold: float, window: int) -> pd.Series:
+    """Buckets whose highest or lowest report is far from the bucket's mean, compared with
+    how far they usually are: a single wild report among many in a bucket."""
+    reach = pd.concat([high - mean, mean - low], axis=1).max(axis=1)
+    center = _past_rolling(reach, window, "median")
+    spread = _past_rolling((reach - center).abs(), window, "median") * MAD_SCALE
+    values = mean.dropna().to_numpy(dtype=float)
+    span = float(np.quantile(values, 0.99) - np.quantile(values, 0.01)) if len(values) else 0.0
+    floor = max(SPREAD_FLOOR_SHARE * span, 1e-6)
+    flagged: pd.Series = ((reach - center) / spread.clip(lower=floor)) > threshold
+    return flagged
+
+
+def stuck(series: pd.Series, *, min_steps: int = 12) -> pd.Series:
+    """True on runs of at least ``min_steps`` identical consecutive values of a varying series."""
+    values = series.dropna()
+    if values.nunique() <= 1:
         return pd.Series(False, index=series.index)
-    run_id = (series != series.shift()).cumsum()
-    run_len = series.groupby(run_id).transform("size")
-    return run_len >= min_run
+    run_id = (values != values.shift()).cumsum()
+    run_len = values.groupby(run_id).transform("size")
+    return (run_len >= min_steps).reindex(series.index, fill_value=False)
+
+
+def dropouts(series: pd.Series, *, min_steps: int) -> pd.Series:
+    """True on runs of at least ``min_steps`` missing points after the first report."""
+    missing = series.isna()
+    seen = series.notna().cummax()
+    run_id = (missing != missing.shift()).cumsum()
+    run_len = missing.groupby(run_id).transform("size")
+    return missing & seen & (run_len >= min_steps)
+
+
+def spikes(series: pd.Series, *, window: int = 24, threshold: float = 6.0) -> pd.Series:
+    """Points far from the local level of the three points before them (needs no history)."""
+    level = series.shift(1).rolling(3, min_periods=2).median()
+    return breaches(robust_z(series, level, window=window), threshold=threshold)
+
+
+def _unusual_repeats(runs: pd.Series, series: pd.Series, steps_per_day: int) -> pd.Series:
+    """Keep the repeated runs during which the same hours of an earlier day kept changing.
+
+    Street lights at full power all night and footfall at zero before dawn repeat every
+    day; a meter frozen at 11 through a busy afternoon does not.
+    """
+    lag = 7 * steps_per_day if len(series) >= 8 * steps_per_day else steps_per_day
+    earlier = series.shift(lag)
+    changing = (earlier.diff().abs() > 0).to_numpy()
+    known = earlier.notna().to_numpy()
+    common = series.value_counts().index[:1]  # a counter's zero, a light's off: never "stuck"
+    keep = np.zeros(len(series), dtype=bool)
+    for a, b in _runs(runs.to_numpy(dtype=bool), 0):
+        seen = known[a : b + 1]
+        if series.iloc[a] in common:
+            continue
+        if seen.sum() >= 2 and changing[a : b + 1][seen].mean() >= 0.5:
+            keep[a : b + 1] = True
+    return pd.Series(keep, index=series.index)
+
+
+def _runs(mask: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """(first, last) index pairs of True runs, joining runs separated by at most ``gap`` False."""
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > gap + 1)
+    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
+    ends = np.concatenate([idx[breaks], [idx[-1]]])
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _duration(start: pd.Timestamp, end: pd.Timestamp, step: pd.Timedelta) -> str:
+    minutes = round((end - start + step).total_seconds() / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def classify(residual: np.ndarray, z: np.ndarray, *, spike_max_steps: int) -> str:
+    """The kind of a flagged stretch, from the shape of its residuals."""
+    r = residual[~np.isnan(residual)]
+    if len(r) <= spike_max_steps:
+        return "spike"
+    consistency = abs(float(np.mean(r))) / max(float(np.mean(np.abs(r))), 1e-12)
+    if consistency < 0.6:
+        return "noise_burst"
+    magnitude = np.abs(r)
+    third = max(1, len(r) // 3)
+    if len(r) >= 6 and np.mean(magnitude[-third:]) > 2.0 * np.mean(magnitude[:third]):
+        return "drift"
+    return "level_shift"
+
+
+def detect(
+    series: pd.Series,
+    *,
+    steps_per_day: int,
+    thresholds: Thresholds | None = None,
+    common_z: pd.Series | None = None,
+    extremes: tuple[pd.Series, pd.Series] | None = None,
+) -> list[Episode]:
+    """Every episode in a regular series (NaN = expected report missing), oldest first.
+
+    ``common_z``: the score shared by every series of the same metric at each time (see
+    ``common_scores``); it is taken off this series' score, so a change the whole city
+    sees at once (yellow dust, a rain storm) is weather, not a faulty sensor.
+    ``extremes``: the lowest and highest report in each bucket when a bucket averages
+    several reports, so one wild report is not averaged away (see ``bucket_outliers``).
+    """
+    t = thresholds or Thresholds()
+    if len(series) < 3:
+        return []
+    step = pd.Timedelta(series.index[1] - series.index[0])
+    out: list[Episode] = []
+    gone = dropouts(series, min_steps=t.dropout_min_steps)
+    for a, b in _runs(gone.to_numpy(), 0):
+        start, end = series.index[a], series.index[b]
+        words = f"no reports for {_duration(start, end, step)} (expected every {_duration(start, start, step)})"
+        out.append(Episode(start, end, "dropout", round((b - a + 1) / max(t.dropout_min_steps, 1), 2), words))
+    expected = baseline(series, steps_per_day=steps_per_day)
+    # a repeated value is only odd if the series rarely takes it (street lights at full
+    # power all night and footfall at zero before dawn are normal repeats)
+    frozen = _unusual_repeats(stuck(series, min_steps=t.stuck_min_steps), series, steps_per_day)
+    for a, b in _runs(frozen.to_numpy(), 0):
+        value = float(series.iloc[a])
+        words = f"value stuck at {value:g} for {_duration(series.index[a], series.index[b], step)}"
+        out.append(Episode(series.index[a], series.index[b], "stuck", round((b - a + 1) / t.stuck_min_steps, 2), words))
+    z = robust_z(series, expected, window=steps_per_day)
+    if common_z is not None:
+        z = z - common_z.reindex(z.index).fillna(0.0)
+    flags = breaches(z, threshold=t.breach_z) | cusum(z, k=t.cusum_k, h=t.cusum_h)
+    flags |= noise_bursts(z, window=t.noise_window, ratio=t.noise_ratio)
+    if extremes is not None:
+        flags |= bucket_outliers(series, *extremes, threshold=t.breach_z, window=steps_per_day)
+    flags &= ~frozen & series.notna()
+    residual = (series - expected).to_numpy(dtype=float)
+    zs = z.to_numpy(dtype=float)
+    for a, b in _runs(flags.to_numpy(), t.merge_gap_steps):
+        kind = classify(residual[a : b + 1], zs[a : b + 1], spike_max_steps=t.spike_max_steps)
+        chunk = residual[a : b + 1]
+        worst = int(np.nanargmax(np.abs(chunk)))
+        value = float(series.iloc[a + worst])
+        typical = float(expected.iloc[a + worst])
+        severity = round(float(np.nanmax(np.abs(np.nan_to_num(zs[a : b + 1])))), 2)
+        words = (
+            f"{kind.replace('_', ' ')}: {value:.4g} against an expected {typical:.4g} "
+            f"({value - typical:+.3g}, {severity:g} robust sd) over {_duration(series.index[a], series.index[b], step)}"
+        )
+        out.append(Episode(series.index[a], series.index[b], kind, severity, words))
+    return sorted(out, key=lambda e: (e.start, e.kind))
+
+
+def common_scores(group: dict[str, pd.Series], *, steps_per_day: int, min_series: int = 3) -> pd.Series | None:
+    """The median robust score across series of one metric at each time, or None if too few.
+
+    Series must share their time grid. The median of several independent sensors is
+    near zero unless something moved them all.
+    """
+    if len(group) < min_series:
+        return None
+    scores = pd.DataFrame(
+        {key: robust_z(s, baseline(s, steps_per_day=steps_per_day), window=steps_per_day) for key, s in group.items()}
+    )
+    return scores.median(axis=1, skipna=True)
 
 
 def episodes(flags: pd.Series, series: pd.Series, *, kind: str, max_gap: int = 1) -> list[Episode]:
-    """Merge flagged points (True) separated by at most ``max_gap`` clear points into episodes."""
-    idx = np.flatnonzero(flags.to_numpy(dtype=bool))
-    if idx.size == 0:
-        return []
-    out: list[Episode] = []
-    start = prev = int(idx[0])
-    for i in [int(v) for v in idx[1:]] + [None]:
-        if i is not None and i - prev <= max_gap + 1:
-            prev = i
-            continue
-        chunk = series.iloc[start : prev + 1]
-        baseline = float(series.median())
-        peak = float(chunk.iloc[np.argmax(np.abs(chunk.to_numpy() - baseline))])
-        severity = abs(peak - baseline) / (float(series.std()) or 1.0)
+    """Merge flagged points of one detector into episodes of ``kind`` (see ``detect`` for all)."""
+    step = pd.Timedelta(series.index[1] - series.index[0]) if len(series) > 1 else pd.Timedelta(0)
+    baseline_value = float(series.median())
+    spread = float(series.std()) or 1.0
+    out = []
+    for a, b in _runs(flags.reindex(series.index, fill_value=False).to_numpy(dtype=bool), max_gap):
+        chunk = series.iloc[a : b + 1]
+        peak = float(chunk.iloc[int(np.argmax(np.abs(chunk.to_numpy() - baseline_value)))])
         if kind == "stuck":
-            words = f"value stuck at {peak:g} for {prev - start + 1} reports"
+            words = f"value stuck at {peak:g} for {_duration(series.index[a], series.index[b], step)}"
         else:
-            words = f"{kind}: {peak:g} against a typical {baseline:g}"
-        out.append(Episode(series.index[start], series.index[prev], kind, round(severity, 2), words))
-        if i is not None:
-            start = prev = i
+            words = f"{kind}: {peak:g} against a typical {baseline_value:g}"
+        out.append(
+            Episode(series.index[a], series.index[b], kind, round(abs(peak - baseline_value) / spread, 2), words)
+        )
     return out

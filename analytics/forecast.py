@@ -1,8 +1,17 @@
-"""Forecasts with prediction intervals: pure functions over regular pandas Series."""
+"""Forecasts with prediction intervals, the model chosen per series by rolling-origin backtest.
+
+Pure functions over regular pandas Series. The candidates are in ``analytics.models``:
+seasonal naive, Holt-Winters (daily season), MSTL (daily and weekly) and SARIMAX (AR
+errors around Fourier terms). Each is fitted once at the first backtest origin and
+re-run with the same parameters at the next origins and at the end of the data, so a
+series costs about one fit per candidate. The interval width comes from the chosen
+model's own backtest errors, not from its in-sample residuals (which are too kind).
+"""
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -10,27 +19,91 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
 from analytics.errors import SeriesError
+from analytics.models import CANDIDATES, Fit, Fitted
 
 # Standard normal quantiles for two-sided 80% and 95% intervals.
 Z80 = 1.2815515655446004
 Z95 = 1.959963984540054
 MIN_POINTS = 6
+COLUMNS = ["yhat", "lo80", "hi80", "lo95", "hi95", "model", "backtest_mae"]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The outcome of a backtest: the winner, its error and every candidate's."""
+
+    model: str
+    backtest_mae: float
+    sigma: float  # spread of the winner's backtest errors, for the intervals
+    mae_by_model: dict[str, float]
+
+
+def backtest_steps(*, horizon_steps: int, season_steps: int, origins: int = 2) -> int:
+    """How many points a series needs for the backtest: two seasons to fit, then the origins."""
+    return 2 * season_steps + origins * horizon_steps
+
+
+def select(
+    y: np.ndarray,
+    index: pd.DatetimeIndex,
+    *,
+    horizon_steps: int,
+    season_steps: int,
+    origins: int = 2,
+    candidates: dict[str, Fit] | None = None,
+) -> tuple[Fitted, Choice]:
+    """Choose a model by rolling-origin backtest and return it extended to the end of ``y``.
+
+    The last ``origins * horizon_steps`` points are forecast from ``origins`` origins,
+    ``horizon_steps`` apart; the candidate with the least mean absolute error wins.
+
+    Raises:
+        SeriesError: fewer points than ``backtest_steps`` needs.
+    """
+    candidates = candidates or CANDIDATES
+    need = backtest_steps(horizon_steps=horizon_steps, season_steps=season_steps, origins=origins)
+    if len(y) < need:
+        raise SeriesError(f"series has {len(y)} points; choosing a model needs at least {need}")
+    first = len(y) - origins * horizon_steps
+    fitted: dict[str, Fitted] = {}
+    errors: dict[str, np.ndarray] = {}
+    for name, fit in candidates.items():
+        try:
+            model = fit(y[:first], index[:first], season_steps)
+            rows = []
+            for k in range(origins):
+                origin = first + k * horizon_steps
+                at = model if k == 0 else model.extend(y[:origin], index[:origin])
+                rows.append(y[origin : origin + horizon_steps] - at.forecast(horizon_steps))
+        except (ValueError, np.linalg.LinAlgError):
+            continue  # a candidate that cannot fit this series simply does not compete
+        err = np.concatenate(rows)
+        if np.all(np.isfinite(err)):
+            fitted[name], errors[name] = model, err
+    if not errors:
+        raise SeriesError("no candidate model could be fitted to this series")
+    mae = {name: float(np.mean(np.abs(err))) for name, err in errors.items()}
+    winner = min(mae, key=lambda name: mae[name])
+    err = errors[winner]
+    sigma = float(np.sqrt(np.mean((err - np.median(err)) ** 2 + np.median(err) ** 2)))
+    final = fitted[winner].extend(y, index)
+    return final, Choice(winner, mae[winner], sigma, mae)
 
 
 def forecast(series: pd.Series, *, horizon_steps: int, season_steps: int | None = None) -> pd.DataFrame:
-    """Forecast ``horizon_steps`` ahead of a regular series.
+    """Forecast ``horizon_steps`` ahead of a regular series, with 80% and 95% intervals.
 
-    With two full seasons of history, additive Holt-Winters with that season; otherwise
-    Holt's damped trend; intervals from the in-sample one-step residuals, widening with
-    the square root of the lead time.
+    With enough history for a backtest (``backtest_steps``) the model is chosen per
+    series (see ``select``); with less, Holt-Winters when two seasons are there, else
+    Holt's damped trend, with intervals from in-sample residuals.
 
     Args:
-        series: values on a regular DatetimeIndex (gaps filled by the caller).
+        series: values on a regular DatetimeIndex (gaps are interpolated).
         horizon_steps: how many steps of the index's frequency to forecast.
-        season_steps: season length in steps (e.g. 24 for hourly data), if any.
+        season_steps: season length in steps (24 for hourly data), if any.
 
     Returns:
-        DataFrame indexed by future time with yhat, lo80, hi80, lo95, hi95 and model.
+        DataFrame indexed by future time with COLUMNS.
 
     Raises:
         SeriesError: fewer than 6 points, or no regular frequency.
@@ -40,29 +113,19 @@ def forecast(series: pd.Series, *, horizon_steps: int, season_steps: int | None 
         raise SeriesError(f"series has {len(values)} points; forecasting needs at least {MIN_POINTS}")
     step = _regular_step(series.index)
     y = series.interpolate(limit_direction="both").astype(float)
-    seasonal = season_steps is not None and len(y) >= 2 * season_steps
-    flat = float(np.nanstd(y.to_numpy())) < 1e-9
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        if flat:
-            model_name = "constant"
-            fitted = pd.Series(y.iloc[-1], index=y.index)
-            path = np.full(horizon_steps, float(y.iloc[-1]))
-        else:
-            if seasonal:
-                model = ExponentialSmoothing(y.to_numpy(), trend=None, seasonal="add", seasonal_periods=season_steps)
-                model_name = f"holt_winters_add_{season_steps}"
-            else:
-                model = ExponentialSmoothing(y.to_numpy(), trend="add", damped_trend=True)
-                model_name = "holt_damped"
-            result = model.fit()
-            fitted = pd.Series(result.fittedvalues, index=y.index)
-            path = np.asarray(result.forecast(horizon_steps), dtype=float)
-    residuals = (y - fitted).to_numpy()
-    sigma = float(np.nanstd(residuals)) or 1e-6
-    lead = np.sqrt(np.arange(1, horizon_steps + 1))
-    index = pd.DatetimeIndex([y.index[-1] + step * (i + 1) for i in range(horizon_steps)])
+    index = pd.DatetimeIndex(y.index)
+    future = pd.DatetimeIndex([index[-1] + step * (i + 1) for i in range(horizon_steps)])
+    lead = np.ones(horizon_steps)
+    backtest_mae: float | None = None
+    if float(np.nanstd(y.to_numpy())) < 1e-9:
+        name, path, sigma = "constant", np.full(horizon_steps, float(y.iloc[-1])), 1e-6
+    elif season_steps and len(y) >= backtest_steps(horizon_steps=horizon_steps, season_steps=season_steps):
+        model, choice = select(y.to_numpy(), index, horizon_steps=horizon_steps, season_steps=season_steps)
+        name, path, sigma, backtest_mae = choice.model, model.forecast(horizon_steps), choice.sigma, choice.backtest_mae
+    else:
+        name, path, sigma = _smooth(y, horizon_steps, season_steps)
+        lead = np.sqrt(np.arange(1, horizon_steps + 1))
+    sigma = max(sigma, 1e-6)
     return pd.DataFrame(
         {
             "yhat": path,
@@ -70,10 +133,34 @@ def forecast(series: pd.Series, *, horizon_steps: int, season_steps: int | None 
             "hi80": path + Z80 * sigma * lead,
             "lo95": path - Z95 * sigma * lead,
             "hi95": path + Z95 * sigma * lead,
-            "model": model_name,
+            "model": name,
+            "backtest_mae": backtest_mae,
         },
-        index=index,
+        index=future,
     )
+
+
+def _smooth(y: pd.Series, horizon_steps: int, season_steps: int | None) -> tuple[str, np.ndarray, float]:
+    """Exponential smoothing for series too short to backtest; sigma from in-sample residuals."""
+    seasonal = season_steps is not None and len(y) >= 2 * season_steps
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if seasonal:
+            model = ExponentialSmoothing(y.to_numpy(), seasonal="add", seasonal_periods=season_steps)
+            name = "holt_winters"
+        else:
+            model = ExponentialSmoothing(y.to_numpy(), trend="add", damped_trend=True)
+            name = "holt_damped"
+        result = model.fit()
+    residuals = y.to_numpy() - np.asarray(result.fittedvalues)
+    return name, np.asarray(result.forecast(horizon_steps), dtype=float), float(np.nanstd(residuals))
+
+
+def seasonal_naive(series: pd.Series, *, horizon_steps: int, season_steps: int) -> np.ndarray:
+    """The baseline: the last season repeated."""
+    last = series.to_numpy(dtype=float)[-season_steps:]
+    return np.resize(last, horizon_steps)
 
 
 def _regular_step(index: pd.Index) -> pd.Timedelta:
