@@ -44,7 +44,7 @@ class Thresholds:
     breach_z: float = 8.0
     cusum_k: float = 2.0  # slack, in robust standard deviations
     cusum_h: float = 20.0  # alarm level of the cumulative sum
-    noise_ratio: float = 5.0
+    noise_ratio: float = 3.0
     noise_window: int = 6
     stuck_min_steps: int = 6
     dropout_min_steps: int = 2
@@ -95,7 +95,8 @@ def baseline(series: pd.Series, *, steps_per_day: int) -> pd.Series:
     seasonal[missing] = np.nan
     local = _past_rolling(series, 12, "median").to_numpy()
     expected = np.where(np.isnan(seasonal), local, seasonal)
-    # weather and other slow changes move the whole level: follow them over half a day
+    # slow changes of one sensor's surroundings move its whole level: follow them over
+    # half a day (the price: the end of a long drift can look like a level shift)
     level = _past_rolling(pd.Series(y - expected, index=series.index), steps_per_day // 2, "median")
     return pd.Series(expected + level.fillna(0.0).to_numpy(), index=series.index)
 
@@ -121,21 +122,23 @@ def breaches(z: pd.Series, *, threshold: float) -> pd.Series:
 def cusum(z: pd.Series, *, k: float, h: float) -> pd.Series:
     """True while a two-sided CUSUM of ``z`` (slack ``k``) is above ``h``; resets when it falls back."""
     values = np.nan_to_num(z.to_numpy(dtype=float), nan=0.0)
-    values = np.clip(values, -3 * h, 3 * h)  # one wild point must not hold the alarm for hours
+    values = np.clip(values, -h / 2, h / 2)  # a run of strong points raises the alarm, not one wild point
     high = low = 0.0
     out = np.zeros(len(values), dtype=bool)
     for i, v in enumerate(values):
-        high = max(0.0, high + v - k)
-        low = max(0.0, low - v - k)
+        # capped at 2h, so the alarm clears a few steps after the series is back to normal
+        high = min(max(0.0, high + v - k), 2 * h)
+        low = min(max(0.0, low - v - k), 2 * h)
         out[i] = high > h or low > h
     return pd.Series(out, index=z.index)
 
 
 def noise_bursts(z: pd.Series, *, window: int, ratio: float) -> pd.Series:
-    """Where the root-mean-square robust score over ``window`` points is ``ratio`` or more:
-    a stretch much noisier than usual, even if no single point breaches."""
-    rms = (z**2).rolling(window, min_periods=max(2, window // 2)).mean() ** 0.5
-    return rms > ratio
+    """Where the median absolute robust score over ``window`` points is ``ratio`` or more:
+    a stretch much noisier than usual, even if no single point breaches (and one wild
+    point is not a burst)."""
+    typical = z.abs().rolling(window, min_periods=max(2, window // 2)).median()
+    return typical > ratio
 
 
 def bucket_outliers(mean: pd.Series, low: pd.Series, high: pd.Series, *, threshold: float, window: int) -> pd.Series:
@@ -186,7 +189,8 @@ def _unusual_repeats(runs: pd.Series, series: pd.Series, steps_per_day: int) -> 
     earlier = series.shift(lag)
     changing = (earlier.diff().abs() > 0).to_numpy()
     known = earlier.notna().to_numpy()
-    common = series.value_counts().index[:1]  # a counter's zero, a light's off: never "stuck"
+    counts = series.value_counts()
+    common = counts.index[counts > 0.05 * len(series)]  # a counter's zero, a light's off: never "stuck"
     keep = np.zeros(len(series), dtype=bool)
     for a, b in _runs(runs.to_numpy(dtype=bool), 0):
         seen = known[a : b + 1]
@@ -218,13 +222,15 @@ def classify(residual: np.ndarray, z: np.ndarray, *, spike_max_steps: int) -> st
     r = residual[~np.isnan(residual)]
     if len(r) <= spike_max_steps:
         return "spike"
-    consistency = abs(float(np.mean(r))) / max(float(np.mean(np.abs(r))), 1e-12)
-    if consistency < 0.6:
+    flips = float(np.mean(np.sign(r[1:]) != np.sign(r[:-1])))
+    if flips > 0.3:  # noise swings both ways from one report to the next; shifts and drifts do not
         return "noise_burst"
-    magnitude = np.abs(r)
-    third = max(1, len(r) // 3)
-    if len(r) >= 6 and np.mean(magnitude[-third:]) > 2.0 * np.mean(magnitude[:third]):
-        return "drift"
+    if len(r) >= 6:
+        slope, intercept = np.polyfit(np.arange(len(r)), r, 1)
+        rise = slope * (len(r) - 1)
+        # a drift grows through its stretch; a level shift stays where it jumped to
+        if np.sign(rise) == np.sign(np.mean(r)) and abs(rise) > 0.6 * abs(float(np.mean(r))):
+            return "drift"
     return "level_shift"
 
 

@@ -1,7 +1,8 @@
 """Errors of the analytics package.
 
 AnalyticsError
-└── SeriesError     a series cannot be modelled (too short, not numeric, no time index)
+├── SeriesError     a series cannot be modelled (too short, not numeric, no time index)
+└── CsvError        a CSV file that cannot be read as a time series
 """
 
 
@@ -11,3 +12,7 @@ class AnalyticsError(Exception):
 
 class SeriesError(AnalyticsError):
     """A series that cannot be modelled; the message says why and what is needed."""
+
+
+class CsvError(AnalyticsError):
+    """A CSV file that cannot be read as a time series; the message names the problem."""

@@ -28,6 +28,23 @@ MIN_POINTS = 6
 COLUMNS = ["yhat", "lo80", "hi80", "lo95", "hi95", "model", "backtest_mae"]
 
 
+COMBINED = "combined"
+
+
+@dataclass
+class Combined:
+    """The mean forecast of several fitted models."""
+
+    members: list[Fitted]
+    name: str = COMBINED
+
+    def forecast(self, steps: int) -> np.ndarray:
+        return np.asarray(np.mean([m.forecast(steps) for m in self.members], axis=0), dtype=float)
+
+    def extend(self, y: np.ndarray, index: pd.DatetimeIndex) -> Combined:
+        return Combined([m.extend(y, index) for m in self.members])
+
+
 @dataclass(frozen=True)
 class Choice:
     """The outcome of a backtest: the winner, its error and every candidate's."""
@@ -66,7 +83,7 @@ def select(
         raise SeriesError(f"series has {len(y)} points; choosing a model needs at least {need}")
     first = len(y) - origins * horizon_steps
     fitted: dict[str, Fitted] = {}
-    errors: dict[str, np.ndarray] = {}
+    paths: dict[str, list[np.ndarray]] = {}
     for name, fit in candidates.items():
         try:
             model = fit(y[:first], index[:first], season_steps)
@@ -74,19 +91,27 @@ def select(
             for k in range(origins):
                 origin = first + k * horizon_steps
                 at = model if k == 0 else model.extend(y[:origin], index[:origin])
-                rows.append(y[origin : origin + horizon_steps] - at.forecast(horizon_steps))
+                rows.append(at.forecast(horizon_steps))
         except (ValueError, np.linalg.LinAlgError):
             continue  # a candidate that cannot fit this series simply does not compete
-        err = np.concatenate(rows)
-        if np.all(np.isfinite(err)):
-            fitted[name], errors[name] = model, err
-    if not errors:
+        if all(np.all(np.isfinite(r)) for r in rows):
+            fitted[name], paths[name] = model, rows
+    if not paths:
         raise SeriesError("no candidate model could be fitted to this series")
+    members = [name for name in paths if name != "seasonal_naive"]
+    if len(members) >= 2:
+        # the mean of the fitted models: combining forecasts is a well-known way to beat each
+        paths[COMBINED] = [np.mean([paths[m][k] for m in members], axis=0) for k in range(origins)]
+    actual = [y[first + k * horizon_steps : first + (k + 1) * horizon_steps] for k in range(origins)]
+    errors = {name: np.concatenate([a - p for a, p in zip(actual, rows, strict=True)]) for name, rows in paths.items()}
     mae = {name: float(np.mean(np.abs(err))) for name, err in errors.items()}
     winner = min(mae, key=lambda name: mae[name])
     err = errors[winner]
     sigma = float(np.sqrt(np.mean((err - np.median(err)) ** 2 + np.median(err) ** 2)))
-    final = fitted[winner].extend(y, index)
+    if winner == COMBINED:
+        final: Fitted = Combined([fitted[m].extend(y, index) for m in members])
+    else:
+        final = fitted[winner].extend(y, index)
     return final, Choice(winner, mae[winner], sigma, mae)
 
 

@@ -45,3 +45,9 @@ TRUTH = """
 SELECT device_id, metric, kind, started_at, ended_at FROM sim_anomalies
 WHERE run_id = %s AND device_id LIKE %s
 """
+
+# The span of a run's readings: from the first to the last reading of its devices.
+RUN_SPAN = """
+SELECT min(r.time), max(r.time) FROM readings r
+WHERE r.device_id IN (SELECT DISTINCT device_id FROM sim_anomalies WHERE run_id = %s)
+"""

@@ -137,33 +137,98 @@ def decode_file(settings: Settings, topic: str | None, file: str) -> int:
 
 
 # -- analytics ----------------------------------------------------------------------
-def run_analytics(settings: Settings, *, once: bool) -> int:
-    from analytics.detect import Episode
-    from analytics.jobs import AnalyticsConfig, run_pass
+def analytics_config(settings: Settings):  # type: ignore[no-untyped-def]
+    from analytics.jobs import AnalyticsConfig
 
-    config = AnalyticsConfig(dsn=settings.database_dsn())
-    stop = stop_on_signals()
+    return AnalyticsConfig(
+        dsn=settings.database_dsn(),
+        workers=settings.analytics_workers,
+        dask_address=settings.analytics_dask_address or None,
+    )
+
+
+def alert_topic(district: str, device_id: str, metric: str) -> str:
+    """Where walls and other systems hear of a new anomaly episode."""
+    return f"alerts/{district}/{device_id}/{metric}"
+
+
+def alert_payload(device_id: str, metric: str, episode) -> bytes:  # type: ignore[no-untyped-def]
+    return orjson.dumps(
+        {
+            "device_id": device_id,
+            "metric": metric,
+            "kind": episode.kind,
+            "started_at": episode.start.isoformat(),
+            "ended_at": episode.end.isoformat(),
+            "severity": episode.severity,
+            "explanation": episode.explanation,
+        }
+    )
+
+
+def _alerts_client(settings: Settings):  # type: ignore[no-untyped-def]
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    username, password = settings.mqtt_credentials()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="smartcity-analytics", protocol=mqtt.MQTTv5)
+    client.username_pw_set(username, password)
+    client.connect_async(settings.mqtt_host, settings.mqtt_port)
+    client.loop_start()
+    return client
+
+
+def run_analytics(settings: Settings, *, once: bool) -> int:
+    """The analytics service: ``analytics_loop`` until SIGTERM or Ctrl-C (or one pass)."""
+    return analytics_loop(settings, stop_on_signals(), once=once)
+
+
+def analytics_loop(settings: Settings, stop: threading.Event, *, once: bool = False, devices: str = "%") -> int:
+    """Detect every ``analytics_interval_s``, forecast every ``analytics_forecast_interval_s``;
+    new episodes go to the anomalies table and out on ``alerts/<district>/<device>/<metric>``."""
+    from analytics.detect import Episode
+    from analytics.jobs import run_pass
+    from analytics.parallel import Runner
+
+    config = dataclasses.replace(analytics_config(settings), devices=devices)
+    client = _alerts_client(settings)
+    runner = Runner(workers=config.workers, dask_address=config.dask_address)
 
     def announce(device_id: str, metric: str, episode: Episode) -> None:
         log.info("anomaly %s %s %s: %s", device_id, metric, episode.kind, episode.explanation)
+        client.publish(
+            alert_topic(settings.district, device_id, metric), alert_payload(device_id, metric, episode), qos=1
+        )
 
-    while True:
-        started = time.monotonic()
-        try:
-            with psycopg.connect(config.dsn, connect_timeout=5) as conn:
-                result = run_pass(conn, config, datetime.now(UTC), on_episode=announce)
-            log.info(
-                "analytics pass: %d series, %d forecast rows, %d new episodes",
-                result.series,
-                result.forecasts,
-                len(result.new_episodes),
-            )
-        except psycopg.OperationalError as exc:
-            if once:
-                raise SmartcityError(f"database unavailable: {exc}") from exc
-            log.warning("analytics pass skipped: database unavailable (%s)", exc)
-        if once or stop.wait(max(0.0, settings.analytics_interval_s - (time.monotonic() - started))):
-            return 0
+    last_forecast = -float("inf")
+    try:
+        while True:
+            started = time.monotonic()
+            due = once or started - last_forecast >= settings.analytics_forecast_interval_s
+            try:
+                with psycopg.connect(config.dsn, connect_timeout=5) as conn:
+                    result = run_pass(
+                        conn, config, datetime.now(UTC), on_episode=announce, forecasts=due, runner=runner
+                    )
+                if due:
+                    last_forecast = started
+                log.info(
+                    "analytics pass: %d series, %d forecast rows, %d new episodes (%.1f s)",
+                    result.series,
+                    result.forecasts,
+                    len(result.new_episodes),
+                    time.monotonic() - started,
+                )
+            except psycopg.OperationalError as exc:
+                if once:
+                    raise SmartcityError(f"database unavailable: {exc}") from exc
+                log.warning("analytics pass skipped: database unavailable (%s)", exc)
+            if once or stop.wait(max(0.0, settings.analytics_interval_s - (time.monotonic() - started))):
+                return 0
+    finally:
+        runner.close()
+        client.loop_stop()
+        client.disconnect()
 
 
 # -- dashboard ----------------------------------------------------------------------

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     sim_interval_s: float = Field(default=5.0, gt=0)
     sim_seed: int = 42
     analytics_interval_s: float = Field(default=30.0, gt=0)
+    analytics_forecast_interval_s: float = Field(default=3600.0, gt=0)
+    analytics_workers: int = Field(default=2, ge=1, le=64)
+    analytics_dask_address: str = Field(
+        default="", description="A Dask scheduler (tcp://host:8786); empty = this machine."
+    )
 
     # Ingest batching.
     ingest_batch_max_messages: int = Field(default=5000, ge=1)

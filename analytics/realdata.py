@@ -1,0 +1,90 @@
+"""Checks on real labelled data: NAB's traffic windows and the UCI air-quality series.
+
+Readers for the two formats (the shipped copies live in ``tests/data/series``) and
+the two checks the issue names: window recall and false alarms per week on NAB
+realTraffic, and forecast MASE against seasonal naive on UCI's hourly pollutants.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analytics import score
+from analytics.csvfile import read_series, steps_per_day
+from analytics.detect import detect
+from analytics.forecast import forecast, seasonal_naive
+
+UCI_SERIES = ("CO_GT", "NOx_GT", "NO2_GT", "C6H6_GT", "T", "RH")
+
+
+@dataclass(frozen=True)
+class NabResult:
+    windows: int
+    found: int
+    false_alarms: int
+    weeks: float
+
+    @property
+    def window_recall(self) -> float:
+        return self.found / self.windows if self.windows else float("nan")
+
+    @property
+    def false_alarms_per_week(self) -> float:
+        return self.false_alarms / self.weeks if self.weeks else float("nan")
+
+
+def nab_traffic(folder: Path) -> NabResult:
+    """Detect on every realTraffic series; a window is found when an episode starts inside it.
+
+    Dropouts are left out: NAB's timestamps are irregular by nature and its labels are
+    about the values.
+    """
+    windows = score.windows_from_labels(json.loads((folder / "combined_windows_realTraffic.json").read_text()))
+    total = found = false_alarms = 0
+    weeks = 0.0
+    for name, spans in sorted(windows.items()):
+        series = read_series(folder / name)
+        starts = [e.start for e in detect(series, steps_per_day=steps_per_day(series)) if e.kind != "dropout"]
+        spans_utc = [(a.tz_localize("UTC"), b.tz_localize("UTC")) for a, b in spans]
+        hit, false = score.window_recall(starts, spans_utc)
+        total, found, false_alarms = total + len(spans), found + hit, false_alarms + false
+        weeks += (series.index[-1] - series.index[0]) / pd.Timedelta(days=7)
+    return NabResult(total, found, false_alarms, weeks)
+
+
+def read_uci(path: Path) -> pd.DataFrame:
+    """The UCI file as an hourly frame; its -200 (missing) become NaN."""
+    frame = pd.read_csv(path)
+    times = pd.to_datetime(frame["Date"] + " " + frame["Time"], format="%d/%m/%Y %H:%M:%S", errors="coerce")
+    frame = frame.loc[times.notna().to_numpy()].set_index(pd.DatetimeIndex(times.dropna()))
+    values = frame[list(UCI_SERIES)].apply(pd.to_numeric, errors="coerce").where(lambda v: v != -200)
+    return values.resample("1h").mean()
+
+
+def uci_mase(path: Path, *, origins: int = 12, history_days: int = 28, horizon_steps: int = 24) -> float:
+    """Median MASE (against seasonal naive) of day-ahead forecasts from ``origins`` dates spread
+    over the year, on every UCI series with a complete day to forecast."""
+    frame = read_uci(path)
+    need = history_days * 24
+    points = np.linspace(need, len(frame) - horizon_steps, origins).astype(int)
+    results = []
+    for column in UCI_SERIES:
+        series = frame[column]
+        for origin in points:
+            history = series.iloc[origin - need : origin]
+            actual = series.iloc[origin : origin + horizon_steps].to_numpy(dtype=float)
+            if np.isnan(actual).any() or history.isna().mean() > 0.2:
+                continue
+            fc = forecast(history, horizon_steps=horizon_steps, season_steps=24)
+            naive = seasonal_naive(
+                history.interpolate(limit_direction="both"), horizon_steps=horizon_steps, season_steps=24
+            )
+            value = score.mase(actual, fc["yhat"].to_numpy(), naive)
+            if np.isfinite(value):
+                results.append(value)
+    return float(np.median(results)) if results else float("nan")
