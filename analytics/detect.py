@@ -226,7 +226,7 @@ def classify(residual: np.ndarray, z: np.ndarray, *, spike_max_steps: int) -> st
     if flips > 0.3:  # noise swings both ways from one report to the next; shifts and drifts do not
         return "noise_burst"
     if len(r) >= 6:
-        slope, intercept = np.polyfit(np.arange(len(r)), r, 1)
+        slope, _intercept = np.polyfit(np.arange(len(r)), r, 1)
         rise = slope * (len(r) - 1)
         # a drift grows through its stretch; a level shift stays where it jumped to
         if np.sign(rise) == np.sign(np.mean(r)) and abs(rise) > 0.6 * abs(float(np.mean(r))):

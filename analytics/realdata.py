@@ -63,7 +63,8 @@ def read_uci(path: Path) -> pd.DataFrame:
     times = pd.to_datetime(frame["Date"] + " " + frame["Time"], format="%d/%m/%Y %H:%M:%S", errors="coerce")
     frame = frame.loc[times.notna().to_numpy()].set_index(pd.DatetimeIndex(times.dropna()))
     values = frame[list(UCI_SERIES)].apply(pd.to_numeric, errors="coerce").where(lambda v: v != -200)
-    return values.resample("1h").mean()
+    hourly: pd.DataFrame = values.resample("1h").mean()
+    return hourly
 
 
 def uci_mase(path: Path, *, origins: int = 12, history_days: int = 28, horizon_steps: int = 24) -> float:

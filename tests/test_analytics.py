@@ -118,7 +118,7 @@ def _hourly(days: int, seed: int = 0) -> pd.Series:
 def test_model_is_chosen_by_backtest_and_beats_seasonal_naive() -> None:
     series = _hourly(29)
     history, actual = series.iloc[:-24], series.iloc[-24:].to_numpy()
-    model, choice = select(history.to_numpy(), pd.DatetimeIndex(history.index), horizon_steps=24, season_steps=24)
+    _model, choice = select(history.to_numpy(), pd.DatetimeIndex(history.index), horizon_steps=24, season_steps=24)
     assert choice.model in {*CANDIDATES, "combined"}
     assert set(choice.mae_by_model) >= set(CANDIDATES)
     assert choice.backtest_mae == min(choice.mae_by_model.values())
@@ -176,7 +176,7 @@ def test_csv_reader_finds_columns_and_names_problems(tmp_path: Path) -> None:
     good.write_text("when,reading\n2026-01-01 00:00,1\n2026-01-01 00:10,2\n" + "".join(
         f"2026-01-01 {h:02d}:{m:02d},{h}\n" for h in range(1, 5) for m in (0, 10)
     ))  # fmt: skip
-    with pytest.raises(CsvError, match="no time column found.*--time-column"):
+    with pytest.raises(CsvError, match=r"no time column found.*--time-column"):
         read_series(good)
     series = read_series(good, time_column="when")
     assert series.index.freq == pd.Timedelta(minutes=10) and series.notna().sum() == 10
@@ -196,9 +196,11 @@ def test_runner_gives_the_same_answer_in_process_in_a_pool_and_on_dask() -> None
     expected = _square(items)
     with Runner(workers=2) as pool:
         assert pool.map(_square, items) == expected
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        with Runner(dask_address=cluster.scheduler_address) as dask:
-            assert dask.map(_square, items) == expected
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Runner(dask_address=cluster.scheduler_address) as dask,
+    ):
+        assert dask.map(_square, items) == expected
 
 
 def _square(items: list[int]) -> list[int]:
