@@ -101,18 +101,21 @@ def baseline(series: pd.Series, *, steps_per_day: int) -> pd.Series:
     return pd.Series(expected + level.fillna(0.0).to_numpy(), index=series.index)
 
 
+def _spread_floor(series: pd.Series) -> float:
+    """The least spread a score divides by: a share of the series' own 1%-99% range, so the
+    quiet hours of a counter (zeros and ones at night) do not turn every small change
+    into many "standard deviations"."""
+    values = series.dropna().to_numpy(dtype=float)
+    span = float(np.quantile(values, 0.99) - np.quantile(values, 0.01)) if len(values) else 0.0
+    return max(SPREAD_FLOOR_SHARE * span, 1e-6)
+
+
 def robust_z(series: pd.Series, expected: pd.Series, *, window: int) -> pd.Series:
     """Residual against ``expected`` in robust standard deviations of the past ``window`` residuals."""
     residual = series - expected
     center = _past_rolling(residual, window, "median")
     spread = _past_rolling((residual - center).abs(), window, "median") * MAD_SCALE
-    # a spread floor from the series' own range, so quiet hours of a counter (zeros and
-    # ones at night) do not turn every small change into many "standard deviations"
-    values = series.to_numpy(dtype=float)
-    values = values[~np.isnan(values)]
-    span = float(np.quantile(values, 0.99) - np.quantile(values, 0.01)) if len(values) else 0.0
-    floor = max(SPREAD_FLOOR_SHARE * span, 1e-6)
-    return residual / spread.clip(lower=floor)
+    return residual / spread.clip(lower=_spread_floor(series))
 
 
 def breaches(z: pd.Series, *, threshold: float) -> pd.Series:
@@ -147,10 +150,7 @@ def bucket_outliers(mean: pd.Series, low: pd.Series, high: pd.Series, *, thresho
     reach = pd.concat([high - mean, mean - low], axis=1).max(axis=1)
     center = _past_rolling(reach, window, "median")
     spread = _past_rolling((reach - center).abs(), window, "median") * MAD_SCALE
-    values = mean.dropna().to_numpy(dtype=float)
-    span = float(np.quantile(values, 0.99) - np.quantile(values, 0.01)) if len(values) else 0.0
-    floor = max(SPREAD_FLOOR_SHARE * span, 1e-6)
-    flagged: pd.Series = ((reach - center) / spread.clip(lower=floor)) > threshold
+    flagged: pd.Series = ((reach - center) / spread.clip(lower=_spread_floor(mean))) > threshold
     return flagged
 
 
@@ -171,12 +171,6 @@ def dropouts(series: pd.Series, *, min_steps: int) -> pd.Series:
     run_id = (missing != missing.shift()).cumsum()
     run_len = missing.groupby(run_id).transform("size")
     return missing & seen & (run_len >= min_steps)
-
-
-def spikes(series: pd.Series, *, window: int = 24, threshold: float = 6.0) -> pd.Series:
-    """Points far from the local level of the three points before them (needs no history)."""
-    level = series.shift(1).rolling(3, min_periods=2).median()
-    return breaches(robust_z(series, level, window=window), threshold=threshold)
 
 
 def _unusual_repeats(runs: pd.Series, series: pd.Series, steps_per_day: int) -> pd.Series:
@@ -217,7 +211,11 @@ def _duration(start: pd.Timestamp, end: pd.Timestamp, step: pd.Timedelta) -> str
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-def classify(residual: np.ndarray, z: np.ndarray, *, spike_max_steps: int) -> str:
+def _stuck_words(value: float, start: pd.Timestamp, end: pd.Timestamp, step: pd.Timedelta) -> str:
+    return f"value stuck at {value:g} for {_duration(start, end, step)}"
+
+
+def classify(residual: np.ndarray, *, spike_max_steps: int) -> str:
     """The kind of a flagged stretch, from the shape of its residuals."""
     r = residual[~np.isnan(residual)]
     if len(r) <= spike_max_steps:
@@ -241,6 +239,7 @@ def detect(
     thresholds: Thresholds | None = None,
     common_z: pd.Series | None = None,
     extremes: tuple[pd.Series, pd.Series] | None = None,
+    scored: tuple[pd.Series, pd.Series] | None = None,
 ) -> list[Episode]:
     """Every episode in a regular series (NaN = expected report missing), oldest first.
 
@@ -249,6 +248,7 @@ def detect(
     sees at once (yellow dust, a rain storm) is weather, not a faulty sensor.
     ``extremes``: the lowest and highest report in each bucket when a bucket averages
     several reports, so one wild report is not averaged away (see ``bucket_outliers``).
+    ``scored``: this series' ``scores`` when the caller has them already.
     """
     t = thresholds or Thresholds()
     if len(series) < 3:
@@ -260,15 +260,11 @@ def detect(
         start, end = series.index[a], series.index[b]
         words = f"no reports for {_duration(start, end, step)} (expected every {_duration(start, start, step)})"
         out.append(Episode(start, end, "dropout", round((b - a + 1) / max(t.dropout_min_steps, 1), 2), words))
-    expected = baseline(series, steps_per_day=steps_per_day)
-    # a repeated value is only odd if the series rarely takes it (street lights at full
-    # power all night and footfall at zero before dawn are normal repeats)
+    expected, z = scored if scored is not None else scores(series, steps_per_day=steps_per_day)
     frozen = _unusual_repeats(stuck(series, min_steps=t.stuck_min_steps), series, steps_per_day)
     for a, b in _runs(frozen.to_numpy(), 0):
-        value = float(series.iloc[a])
-        words = f"value stuck at {value:g} for {_duration(series.index[a], series.index[b], step)}"
+        words = _stuck_words(float(series.iloc[a]), series.index[a], series.index[b], step)
         out.append(Episode(series.index[a], series.index[b], "stuck", round((b - a + 1) / t.stuck_min_steps, 2), words))
-    z = robust_z(series, expected, window=steps_per_day)
     if common_z is not None:
         z = z - common_z.reindex(z.index).fillna(0.0)
     flags = breaches(z, threshold=t.breach_z) | cusum(z, k=t.cusum_k, h=t.cusum_h)
@@ -279,7 +275,7 @@ def detect(
     residual = (series - expected).to_numpy(dtype=float)
     zs = z.to_numpy(dtype=float)
     for a, b in _runs(flags.to_numpy(), t.merge_gap_steps):
-        kind = classify(residual[a : b + 1], zs[a : b + 1], spike_max_steps=t.spike_max_steps)
+        kind = classify(residual[a : b + 1], spike_max_steps=t.spike_max_steps)
         chunk = residual[a : b + 1]
         worst = int(np.nanargmax(np.abs(chunk)))
         value = float(series.iloc[a + worst])
@@ -293,18 +289,29 @@ def detect(
     return sorted(out, key=lambda e: (e.start, e.kind))
 
 
+def scores(series: pd.Series, *, steps_per_day: int) -> tuple[pd.Series, pd.Series]:
+    """The expected value of each point (``baseline``) and its robust score (``robust_z``)."""
+    expected = baseline(series, steps_per_day=steps_per_day)
+    return expected, robust_z(series, expected, window=steps_per_day)
+
+
+def median_score(zs: dict[str, pd.Series], *, min_series: int = 3) -> pd.Series | None:
+    """The median of robust scores on one time grid, or None when fewer than ``min_series``.
+
+    The median of several independent sensors is near zero unless something moved them all.
+    """
+    if len(zs) < min_series:
+        return None
+    return pd.DataFrame(zs).median(axis=1, skipna=True)
+
+
 def common_scores(group: dict[str, pd.Series], *, steps_per_day: int, min_series: int = 3) -> pd.Series | None:
     """The median robust score across series of one metric at each time, or None if too few.
 
-    Series must share their time grid. The median of several independent sensors is
-    near zero unless something moved them all.
+    Series must share their time grid (see ``median_score``).
     """
-    if len(group) < min_series:
-        return None
-    scores = pd.DataFrame(
-        {key: robust_z(s, baseline(s, steps_per_day=steps_per_day), window=steps_per_day) for key, s in group.items()}
-    )
-    return scores.median(axis=1, skipna=True)
+    zs = {key: scores(s, steps_per_day=steps_per_day)[1] for key, s in group.items()}
+    return median_score(zs, min_series=min_series)
 
 
 def episodes(flags: pd.Series, series: pd.Series, *, kind: str, max_gap: int = 1) -> list[Episode]:
@@ -317,7 +324,7 @@ def episodes(flags: pd.Series, series: pd.Series, *, kind: str, max_gap: int = 1
         chunk = series.iloc[a : b + 1]
         peak = float(chunk.iloc[int(np.argmax(np.abs(chunk.to_numpy() - baseline_value)))])
         if kind == "stuck":
-            words = f"value stuck at {peak:g} for {_duration(series.index[a], series.index[b], step)}"
+            words = _stuck_words(peak, series.index[a], series.index[b], step)
         else:
             words = f"{kind}: {peak:g} against a typical {baseline_value:g}"
         out.append(

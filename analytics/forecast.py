@@ -1,8 +1,9 @@
 """Forecasts with prediction intervals, the model chosen per series by rolling-origin backtest.
 
 Pure functions over regular pandas Series. The candidates are in ``analytics.models``:
-seasonal naive, Holt-Winters (daily season), MSTL (daily and weekly) and SARIMAX (AR
-errors around Fourier terms). Each is fitted once at the first backtest origin and
+Holt-Winters (daily or weekly season), MSTL (daily and weekly) and SARIMAX (AR errors
+around the mean recent week), plus their mean; seasonal naive is the yardstick, not a
+candidate. Each is fitted once at the first backtest origin and
 re-run with the same parameters at the next origins and at the end of the data, so a
 series costs about one fit per candidate. The interval width comes from the chosen
 model's own backtest errors, not from its in-sample residuals (which are too kind).

@@ -18,7 +18,7 @@ import pandas as pd
 import psycopg
 
 from analytics import queries
-from analytics.detect import Episode, Thresholds, common_scores, detect
+from analytics.detect import Episode, Thresholds, detect, median_score, scores
 from analytics.errors import SeriesError
 from analytics.forecast import forecast
 from analytics.parallel import Runner
@@ -76,12 +76,18 @@ def detect_all(
         by_metric.setdefault((key[1], frame.index[0], len(frame)), {})[key] = frame["value"]
     out: list[tuple[str, str, Episode]] = []
     for group in by_metric.values():
-        common = common_scores({f"{k[0]}|{k[1]}": s for k, s in group.items()}, steps_per_day=steps_per_day)
+        scored = {key: scores(s, steps_per_day=steps_per_day) for key, s in group.items()}
+        common = median_score({f"{k[0]}|{k[1]}": z for k, (_, z) in scored.items()})
         for key in group:
             frame = series[key]
             extremes = (frame["low"], frame["high"]) if {"low", "high"} <= set(frame.columns) else None
             for episode in detect(
-                frame["value"], steps_per_day=steps_per_day, thresholds=thresholds, common_z=common, extremes=extremes
+                frame["value"],
+                steps_per_day=steps_per_day,
+                thresholds=thresholds,
+                common_z=common,
+                extremes=extremes,
+                scored=scored[key],
             ):
                 out.append((key[0], key[1], episode))
     return out

@@ -45,34 +45,14 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-# -- seasonal naive: the baseline every other model must beat --------------------------
-@dataclass
-class SeasonalNaive:
-    y: np.ndarray
-    season: int
-    name: str = "seasonal_naive"
-
-    def forecast(self, steps: int) -> np.ndarray:
-        last = self.y[-self.season :]
-        return np.resize(last, steps).astype(float)
-
-    def extend(self, y: np.ndarray, index: pd.DatetimeIndex) -> SeasonalNaive:
-        return SeasonalNaive(y, self.season)
-
-
-def seasonal_naive(y: np.ndarray, index: pd.DatetimeIndex, season: int) -> SeasonalNaive:
-    return SeasonalNaive(y, season)
-
-
 _HW_BOUNDS = {"smoothing_level": (0.0, 0.5)}
 
 
-# -- Holt-Winters: additive daily season -------------------------------------------------
+# -- Holt-Winters: additive daily or weekly season -------------------------------------------------
 @dataclass
 class HoltWinters:
     season: int
     params: dict[str, float]
-    forecasted: np.ndarray | None = None
     result: object | None = None
     name: str = "holt_winters"
 
@@ -119,40 +99,46 @@ class Mstl:
     n: int
     name: str = "mstl"
 
-    def seasonal(self, start: int, steps: int) -> np.ndarray:
-        out = np.zeros(steps)
-        for period, profile in zip(self.periods, self.profiles, strict=True):
-            out += profile[(start + np.arange(steps)) % period]
-        return out
-
     def forecast(self, steps: int) -> np.ndarray:
-        return self.level + self.seasonal(self.n, steps)
+        return self.level + _seasonal_path(self.periods, self.profiles, self.n, steps)
 
     def extend(self, y: np.ndarray, index: pd.DatetimeIndex) -> Mstl:
-        adjusted = y - self.seasonal(0, len(y))
-        return Mstl(self.periods, self.profiles, self.alpha, _ses_level(adjusted, self.alpha), len(y))
+        adjusted = y - _seasonal_path(self.periods, self.profiles, 0, len(y))
+        return Mstl(self.periods, self.profiles, self.alpha, _ses(adjusted, self.alpha)[0], len(y))
 
 
-def _ses_level(x: np.ndarray, alpha: float) -> float:
-    """The last level of simple exponential smoothing (a short loop; x is a few hundred points)."""
-    level = float(x[0])
+def _seasonal_path(periods: tuple[int, ...], profiles: list[np.ndarray], start: int, steps: int) -> np.ndarray:
+    """The sum of the seasonal profiles over steps ``start`` .. ``start + steps - 1``."""
+    out = np.zeros(steps)
+    for period, profile in zip(periods, profiles, strict=True):
+        out += profile[(start + np.arange(steps)) % period]
+    return out
+
+
+def _by_phase(last_period: np.ndarray, n: int) -> np.ndarray:
+    """The values of a series' last period (of ``n`` points) re-ordered so element i is step i (mod period)."""
+    period = len(last_period)
+    profile = np.empty(period)
+    profile[np.arange(n - period, n) % period] = last_period
+    return profile
+
+
+def _ses(x: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Simple exponential smoothing of ``x``: its last level and the one-step squared error.
+
+    A short loop; x is a few hundred points.
+    """
+    level, sse = float(x[0]), 0.0
     for value in x[1:]:
-        level += alpha * (float(value) - level)
-    return level
+        err = float(value) - level
+        sse += err * err
+        level += alpha * err
+    return level, sse
 
 
 def _ses_alpha(x: np.ndarray) -> float:
     """The smoothing constant with the least one-step squared error, on a small grid."""
-    best, best_sse = 0.5, np.inf
-    for alpha in (0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9):
-        level, sse = float(x[0]), 0.0
-        for value in x[1:]:
-            err = float(value) - level
-            sse += err * err
-            level += alpha * err
-        if sse < best_sse:
-            best, best_sse = alpha, sse
-    return best
+    return min((0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9), key=lambda alpha: _ses(x, alpha)[1])
 
 
 def mstl(y: np.ndarray, index: pd.DatetimeIndex, season: int) -> Mstl:
@@ -161,18 +147,11 @@ def mstl(y: np.ndarray, index: pd.DatetimeIndex, season: int) -> Mstl:
     with _quiet():
         result = MSTL(y, periods=periods if len(periods) > 1 else periods[0], iterate=1, stl_kwargs=_STL_FAST).fit()
     seasonal = np.asarray(result.seasonal).reshape(len(y), -1)
-    profiles = []
-    for k, period in enumerate(periods):
-        column = seasonal[:, k]
-        # the latest full period, re-phased so that element i is step i (mod period)
-        last = column[-period:]
-        profile = np.empty(period)
-        profile[(np.arange(len(y) - period, len(y))) % period] = last
-        profiles.append(profile)
-    partial = Mstl(periods, profiles, 0.5, 0.0, len(y))
-    adjusted = y - partial.seasonal(0, len(y))
+    # each season's latest full period
+    profiles = [_by_phase(seasonal[-period:, k], len(y)) for k, period in enumerate(periods)]
+    adjusted = y - _seasonal_path(periods, profiles, 0, len(y))
     alpha = _ses_alpha(adjusted[-4 * season :])
-    return Mstl(periods, profiles, alpha, _ses_level(adjusted, alpha), len(y))
+    return Mstl(periods, profiles, alpha, _ses(adjusted, alpha)[0], len(y))
 
 
 # -- SARIMAX: AR(1) errors around the mean week of the recent past -----------------------
@@ -185,9 +164,7 @@ def week_profile(y: np.ndarray, season: int, *, weeks: int = 3) -> np.ndarray:
     period = 7 * season if len(y) >= 7 * season else season
     full = min(weeks, len(y) // period)
     tail = y[len(y) - full * period :].reshape(full, period)
-    profile = np.empty(period)
-    profile[(np.arange(len(y) - period, len(y))) % period] = tail.mean(axis=0)
-    return profile
+    return _by_phase(tail.mean(axis=0), len(y))
 
 
 def _ols_start(y: np.ndarray, exog: np.ndarray, *, constant: bool) -> list[float]:

@@ -17,7 +17,7 @@ import pandas as pd
 from analytics import score
 from analytics.csvfile import read_series, steps_per_day
 from analytics.detect import detect
-from analytics.forecast import forecast, seasonal_naive
+from analytics.evaluate import holdout
 
 UCI_SERIES = ("CO_GT", "NOx_GT", "NO2_GT", "C6H6_GT", "T", "RH")
 
@@ -77,15 +77,11 @@ def uci_mase(path: Path, *, origins: int = 12, history_days: int = 28, horizon_s
     for column in UCI_SERIES:
         series = frame[column]
         for origin in points:
-            history = series.iloc[origin - need : origin]
-            actual = series.iloc[origin : origin + horizon_steps].to_numpy(dtype=float)
-            if np.isnan(actual).any() or history.isna().mean() > 0.2:
+            if series.iloc[origin - need : origin].isna().mean() > 0.2:
                 continue
-            fc = forecast(history, horizon_steps=horizon_steps, season_steps=24)
-            naive = seasonal_naive(
-                history.interpolate(limit_direction="both"), horizon_steps=horizon_steps, season_steps=24
+            held = holdout(
+                series.iloc[origin - need : origin + horizon_steps], horizon_steps=horizon_steps, season_steps=24
             )
-            value = score.mase(actual, fc["yhat"].to_numpy(), naive)
-            if np.isfinite(value):
-                results.append(value)
+            if held is not None and np.isfinite(held["mase"]):
+                results.append(held["mase"])
     return float(np.median(results)) if results else float("nan")
