@@ -296,13 +296,18 @@ def scores(series: pd.Series, *, steps_per_day: int) -> tuple[pd.Series, pd.Seri
 
 
 def median_score(zs: dict[str, pd.Series], *, min_series: int = 3) -> pd.Series | None:
-    """The median of robust scores on one time grid, or None when fewer than ``min_series``.
+    """The median of robust scores on one time grid (0 where fewer than ``min_series`` have a
+    score), or None when fewer than ``min_series`` series are given.
 
     The median of several independent sensors is near zero unless something moved them all.
     """
     if len(zs) < min_series:
         return None
-    return pd.DataFrame(zs).median(axis=1, skipna=True)
+    frame = pd.DataFrame(zs)
+    # where fewer sensors have reported (the bucket being filled now), the "median" would be
+    # one sensor's own score, and its anomaly would be taken off as if the city had it
+    present = frame.notna().sum(axis=1)
+    return frame.median(axis=1, skipna=True).where(present >= min_series, 0.0)
 
 
 def common_scores(group: dict[str, pd.Series], *, steps_per_day: int, min_series: int = 3) -> pd.Series | None:

@@ -79,6 +79,18 @@ def test_a_change_every_sensor_sees_is_weather_not_a_fault() -> None:
     assert all(detect(s, steps_per_day=PER_DAY) for s in group.values())
 
 
+def test_the_city_wide_score_needs_several_sensors_at_that_time() -> None:
+    at = 12 * PER_DAY + 40
+    group = {f"d{i}": _city_like(seed=i).iloc[: at + 1].copy() for i in range(4)}
+    for key in ("d1", "d2", "d3"):  # the others have not reported in the newest bucket yet
+        group[key].iloc[at] = np.nan
+    group["d0"].iloc[at] += 300
+    common = common_scores(group, steps_per_day=PER_DAY)
+    assert common is not None and common.iloc[at] == 0.0
+    found = detect(group["d0"], steps_per_day=PER_DAY, common_z=common)
+    assert [(e.kind, e.start) for e in found] == [("spike", group["d0"].index[at])]
+
+
 def test_one_wild_report_inside_a_bucket_of_many_is_a_spike() -> None:
     mean = _city_like()
     rng = np.random.default_rng(1)
