@@ -70,10 +70,14 @@ def series_from_rows(
 def detect_all(
     series: dict[SeriesKey, pd.DataFrame], *, steps_per_day: int, thresholds: Thresholds | None = None
 ) -> list[tuple[str, str, Episode]]:
-    """Episodes of every series; series of one metric on one grid share a common score."""
-    by_metric: dict[tuple[str, pd.Timestamp, int], dict[SeriesKey, pd.Series]] = {}
+    """Episodes of every series; the series of one metric share a city-wide score.
+
+    Their grids may differ at the ends (a sensor that just reported has one bucket more
+    than the rest); the median aligns them by time and counts only times enough have.
+    """
+    by_metric: dict[str, dict[SeriesKey, pd.Series]] = {}
     for key, frame in series.items():
-        by_metric.setdefault((key[1], frame.index[0], len(frame)), {})[key] = frame["value"]
+        by_metric.setdefault(key[1], {})[key] = frame["value"]
     out: list[tuple[str, str, Episode]] = []
     for group in by_metric.values():
         scored = {key: scores(s, steps_per_day=steps_per_day) for key, s in group.items()}

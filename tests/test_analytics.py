@@ -91,6 +91,19 @@ def test_the_city_wide_score_needs_several_sensors_at_that_time() -> None:
     assert [(e.kind, e.start) for e in found] == [("spike", group["d0"].index[at])]
 
 
+def test_a_sensor_one_bucket_ahead_of_the_others_keeps_the_city_wide_score() -> None:
+    from analytics.jobs import detect_all
+
+    at = 12 * PER_DAY + 40
+    series = {}
+    for i in range(4):
+        values = _inject("level_shift", _city_like(seed=i), 6 * PER_DAY, 48)  # city-wide: weather
+        series[(f"d{i}", "pm25_ugm3")] = values.iloc[: at + (1 if i == 0 else 0)].to_frame("value")
+    series[("d0", "pm25_ugm3")].iloc[at, 0] += 300  # the newest report, only d0 has it yet
+    found = [(d, e.kind, e.start) for d, m, e in detect_all(series, steps_per_day=PER_DAY)]
+    assert found == [("d0", "spike", _city_like().index[at])]
+
+
 def test_one_wild_report_inside_a_bucket_of_many_is_a_spike() -> None:
     mean = _city_like()
     rng = np.random.default_rng(1)
