@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dash
-import pydeck
 from dash import dcc, html
 from flask import Response, request
 
 HERE = Path(__file__).resolve().parent
-DECK_BUNDLE = Path(pydeck.__file__).resolve().parent / "nbextension" / "static" / "index.js"
+# deck.gl's core, layers and JSON converter, built by scripts/build-deck from deckjs/entry.js
+# (0.8 MB; pydeck's notebook bundle is 4.3 MB, most of it basemap code we never use)
+DECK_BUNDLE = HERE / "deckjs" / "deck.min.js"
 DECK_URL = "/_smartcity/deck.js"
 
 
@@ -31,7 +32,7 @@ def create_app(config: DashboardConfig) -> dash.Dash:
         pages_folder=str(HERE / "pages"),
         assets_folder=str(HERE / "assets"),
         serve_locally=True,
-        # async: the 4 MB deck.gl bundle compiles off the main thread while Dash renders the
+        # async: the deck.gl bundle compiles off the main thread while Dash renders the
         # page and fetches its data; maps drawn before it is ready wait for it (deck_bridge.js)
         external_scripts=[{"src": DECK_URL, "async": "async"}],
         title="Smart City Center · 스마트시티센터",
@@ -47,7 +48,7 @@ def create_app(config: DashboardConfig) -> dash.Dash:
     bundle: dict[str, bytes] = {}
 
     @app.server.route(DECK_URL)  # type: ignore[untyped-decorator]
-    def _deck_bundle() -> Response:  # served from pydeck's own package: works offline
+    def _deck_bundle() -> Response:  # served by the app itself: works offline
         if not bundle:  # read and compressed on first use, not at import
             raw = DECK_BUNDLE.read_bytes()
             bundle.update(raw=raw, gz=gzip.compress(raw, compresslevel=6))

@@ -109,7 +109,8 @@ def test_deck_bundle_is_served_by_the_app(dashboard_url: str) -> None:
 
     with urllib.request.urlopen(dashboard_url + "/_smartcity/deck.js", timeout=10) as response:
         body = response.read()
-    assert b"createDeck" in body
+    assert b"window.smartcityDeck" in body and b"PolygonLayer" in body
+    assert len(body) < 1_500_000, "the slim deck.gl build, not a notebook bundle"
     with urllib.request.urlopen(dashboard_url + "/_dash-layout", timeout=10) as response:
         layout = json.loads(response.read())
     assert "props" in layout

@@ -1,14 +1,16 @@
-// Renders pydeck JSON specs with the deck.gl bundle served by the app itself
-// (/_smartcity/deck.js defines window.createDeck and window.updateDeck), hands picks
+// Renders deck.gl JSON specs (written by dashboard/mapspec.py) with the deck.gl build served
+// by the app itself (/_smartcity/deck.js defines window.smartcityDeck), hands picks
 // back to Dash, turns the wall's camera and runs the exhibit's attract loop.
 (function () {
   const decks = {};
 
-  // pydeck's converter, without touching a deck: JSON layer specs to layer instances.
+  // JSON layer specs to layer instances (deck.gl's JSON converter).
   function convertLayers(layerSpecs) {
-    let converted = [];
-    window.updateDeck({ layers: layerSpecs }, { setProps: (props) => (converted = props.layers || []) });
-    return converted;
+    return window.smartcityDeck.convertLayers(layerSpecs);
+  }
+
+  function deckReady() {
+    return Boolean(window.smartcityDeck);
   }
 
   // Picks go to a dcc.Store (``pickStore``) on pages that have one.
@@ -33,7 +35,7 @@
   // Maps asked for before the (async) deck.gl bundle has run: drawn as soon as it has.
   const waiting = {};
   function whenDeckReady() {
-    if (typeof window.createDeck !== "function") {
+    if (!deckReady()) {
       window.setTimeout(whenDeckReady, 50);
       return;
     }
@@ -49,7 +51,7 @@
     if (!container || !still) {
       return false;
     }
-    if (typeof window.createDeck !== "function") {
+    if (!deckReady()) {
       const first = Object.keys(waiting).length === 0;
       waiting[containerId] = { still, live, pickStore, after: after || (() => {}) };
       if (first) {
@@ -61,7 +63,7 @@
     let entry = decks[containerId];
     if (!entry || entry.container !== container) {
       container.innerHTML = "";
-      const deck = window.createDeck({
+      const deck = window.smartcityDeck.createDeck({
         container,
         jsonInput: { initialViewState: still.view, views: [{ "@@type": "MapView", controller: true }], layers: [] },
         tooltip: { text: "{label}" },

@@ -1,0 +1,46 @@
+// The deck.gl build the dashboard serves: the core, the layers it draws and the JSON
+// converter for the map specs written in Python (dashboard/mapspec.py). Nothing else:
+// no basemap libraries, no widgets, no tiles.
+import { Deck, MapView, OrbitView } from "@deck.gl/core";
+import { ColumnLayer, PathLayer, PolygonLayer, ScatterplotLayer, SolidPolygonLayer, TextLayer } from "@deck.gl/layers";
+import { JSONConverter } from "@deck.gl/json";
+
+const converter = new JSONConverter({
+  configuration: {
+    classes: { MapView, OrbitView, ColumnLayer, PathLayer, PolygonLayer, ScatterplotLayer, SolidPolygonLayer, TextLayer },
+  },
+});
+
+// "{label}" in a tooltip template takes the picked object's field.
+function tooltipOf(template) {
+  if (!template || !template.text) {
+    return null;
+  }
+  return ({ object }) => {
+    if (!object) {
+      return null;
+    }
+    const text = template.text.replace(/\{(\w+)\}/g, (_, key) => (object[key] == null ? "" : String(object[key])));
+    return text.trim() ? { text } : null;
+  };
+}
+
+// jsonInput: {initialViewState, views, layers} in deck.gl's JSON form.
+function createDeck({ container, jsonInput, tooltip }) {
+  const props = converter.convert(jsonInput || {});
+  return new Deck({
+    parent: container,
+    width: "100%",
+    height: "100%",
+    controller: true,
+    ...props,
+    getTooltip: tooltipOf(tooltip),
+  });
+}
+
+// Layer specs in JSON form to layer instances.
+function convertLayers(specs) {
+  return converter.convert({ layers: specs || [] }).layers || [];
+}
+
+window.smartcityDeck = { createDeck, convertLayers };
