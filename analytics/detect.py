@@ -41,7 +41,7 @@ class Episode:
 class Thresholds:
     """What counts as anomalous; the defaults are tuned on the simulator's scored scenario."""
 
-    breach_z: float = 8.0
+    breach_z: float = 7.0
     cusum_k: float = 2.0  # slack, in robust standard deviations
     cusum_h: float = 20.0  # alarm level of the cumulative sum
     noise_ratio: float = 3.0
@@ -50,6 +50,7 @@ class Thresholds:
     dropout_min_steps: int = 2
     merge_gap_steps: int = 6
     spike_max_steps: int = 2
+    min_peak_z: float = 4.5  # an episode's strongest point, in robust sd
 
 
 def _past_rolling(x: pd.Series, window: int, func: str) -> pd.Series:
@@ -63,36 +64,75 @@ _WARP_STEPS = 2
 SPREAD_FLOOR_SHARE = 0.08
 
 
-def baseline(series: pd.Series, *, steps_per_day: int) -> pd.Series:
-    """The expected value of each point from the same time on earlier days.
-
-    The median of the same time 1, 2 and 3 weeks before when two weeks are there (weekdays
-    and weekends differ), else of 1, 2 and 3 days before, else the median of the last
-    hour-or-so of points (a local level, for a series younger than a day).
-    """
-    y = series.to_numpy(dtype=float)
+def _lagged(reference: np.ndarray, y: np.ndarray, lags: list[int]) -> np.ndarray:
+    """Rows of ``reference`` values ``lags`` steps back (NaN where none is there), each the
+    nearest to the point's own value ``y`` within +-2 steps of its lag: daily patterns that
+    move by minutes (street lights follow sunset) must not look like jumps."""
     n = len(y)
-    week = 7 * steps_per_day
-    lags = [week, 2 * week, 3 * week] if n >= 2 * week else [steps_per_day, 2 * steps_per_day, 3 * steps_per_day]
     stacked = np.full((len(lags), n), np.nan)
     for row, lag in enumerate(lags):
-        # the nearest of the same time +-2 steps on that earlier day: daily patterns that
-        # move by minutes (street lights follow sunset) must not look like jumps
         best = np.full(n, np.nan)
         for shift in range(-_WARP_STEPS, _WARP_STEPS + 1):
             back = lag - shift
             if back <= 0 or back >= n:
                 continue
             candidate = np.full(n, np.nan)
-            candidate[back:] = y[: n - back]
+            candidate[back:] = reference[: n - back]
             with np.errstate(invalid="ignore"):
                 closer = np.isnan(best) | (np.abs(candidate - y) < np.abs(best - y))
             best = np.where(closer & ~np.isnan(candidate), candidate, best)
         stacked[row] = best
-    missing = np.isnan(stacked).all(axis=0)
+    return stacked
+
+
+def _median_of_votes(votes: np.ndarray) -> np.ndarray:
+    """The median of each column's non-NaN values (NaN where there is none)."""
+    missing = np.isnan(votes).all(axis=0)
     with np.errstate(all="ignore"):
-        seasonal = np.nanmedian(np.where(missing, 0.0, stacked), axis=0)
-    seasonal[missing] = np.nan
+        out = np.nanmedian(np.where(missing, 0.0, votes), axis=0)
+    out[missing] = np.nan
+    return np.asarray(out, dtype=float)
+
+
+def _day_lags(series: pd.Series, steps_per_day: int, timezone: str | None) -> tuple[list[int], np.ndarray | None]:
+    """The daily lags a point may read and, with a ``timezone``, each point's local day type
+    (True on Saturdays and Sundays): a Monday's earlier days are the working days before it."""
+    if timezone is None or not isinstance(series.index, pd.DatetimeIndex) or series.index.tz is None:
+        return [steps_per_day, 2 * steps_per_day, 3 * steps_per_day], None
+    weekend = np.asarray(series.index.tz_convert(timezone).dayofweek >= 5)
+    return [d * steps_per_day for d in range(1, 7)], weekend
+
+
+def baseline(
+    series: pd.Series, *, steps_per_day: int, reference: pd.Series | None = None, timezone: str | None = None
+) -> pd.Series:
+    """The expected value of each point from the same time on earlier days.
+
+    The median of the same time 1, 2 and 3 weeks before (weekdays and weekends differ).
+    With a ``timezone``, where fewer than two of those are there, the median of those and
+    of the days among the six before that are of the same kind (working day or weekend,
+    local time; one earlier week alone may hold a fault). Without one, the three days
+    before in a series younger than two weeks. Else the median of the last hour-or-so
+    of points (a local level, for a series younger than a day, or a first weekend).
+    ``reference``: the values the earlier days are read from, when they differ from
+    ``series`` (``scores`` passes the series with its first-pass outliers taken out).
+    """
+    y = series.to_numpy(dtype=float)
+    ref = y if reference is None else reference.to_numpy(dtype=float)
+    week = 7 * steps_per_day
+    weekly = _lagged(ref, y, [week, 2 * week, 3 * week])
+    day_lags, weekend = _day_lags(series, steps_per_day, timezone)
+    daily = _lagged(ref, y, day_lags)
+    if weekend is not None:
+        for row, lag in zip(daily, day_lags, strict=True):
+            same = np.zeros(len(y), dtype=bool)
+            same[lag:] = weekend[lag:] == weekend[:-lag]
+            row[~same] = np.nan
+    if weekend is None:  # days of any kind: only for a series younger than two weeks
+        seasonal = _median_of_votes(weekly if len(y) >= 2 * week else daily)
+    else:
+        weeks = np.isfinite(weekly).sum(axis=0)
+        seasonal = np.where(weeks >= 2, _median_of_votes(weekly), _median_of_votes(np.vstack([weekly, daily])))
     local = _past_rolling(series, 12, "median").to_numpy()
     expected = np.where(np.isnan(seasonal), local, seasonal)
     # slow changes of one sensor's surroundings move its whole level: follow them over
@@ -179,8 +219,9 @@ def _unusual_repeats(runs: pd.Series, series: pd.Series, steps_per_day: int) -> 
     Street lights at full power all night and footfall at zero before dawn repeat every
     day; a meter frozen at 11 through a busy afternoon does not.
     """
-    lag = 7 * steps_per_day if len(series) >= 8 * steps_per_day else steps_per_day
-    earlier = series.shift(lag)
+    # the same hours a week earlier, or a day earlier where no week back is there yet
+    earlier = series.shift(7 * steps_per_day)
+    earlier = earlier.where(earlier.notna().to_numpy(), series.shift(steps_per_day))
     changing = (earlier.diff().abs() > 0).to_numpy()
     known = earlier.notna().to_numpy()
     counts = series.value_counts()
@@ -240,6 +281,7 @@ def detect(
     common_z: pd.Series | None = None,
     extremes: tuple[pd.Series, pd.Series] | None = None,
     scored: tuple[pd.Series, pd.Series] | None = None,
+    timezone: str | None = None,
 ) -> list[Episode]:
     """Every episode in a regular series (NaN = expected report missing), oldest first.
 
@@ -249,6 +291,7 @@ def detect(
     ``extremes``: the lowest and highest report in each bucket when a bucket averages
     several reports, so one wild report is not averaged away (see ``bucket_outliers``).
     ``scored``: this series' ``scores`` when the caller has them already.
+    ``timezone``: the city's, for working days and weekends (see ``baseline``).
     """
     t = thresholds or Thresholds()
     if len(series) < 3:
@@ -260,7 +303,7 @@ def detect(
         start, end = series.index[a], series.index[b]
         words = f"no reports for {_duration(start, end, step)} (expected every {_duration(start, start, step)})"
         out.append(Episode(start, end, "dropout", round((b - a + 1) / max(t.dropout_min_steps, 1), 2), words))
-    expected, z = scored if scored is not None else scores(series, steps_per_day=steps_per_day)
+    expected, z = scored if scored is not None else scores(series, steps_per_day=steps_per_day, timezone=timezone)
     frozen = _unusual_repeats(stuck(series, min_steps=t.stuck_min_steps), series, steps_per_day)
     for a, b in _runs(frozen.to_numpy(), 0):
         words = _stuck_words(float(series.iloc[a]), series.index[a], series.index[b], step)
@@ -269,12 +312,16 @@ def detect(
         z = z - common_z.reindex(z.index).fillna(0.0)
     flags = breaches(z, threshold=t.breach_z) | cusum(z, k=t.cusum_k, h=t.cusum_h)
     flags |= noise_bursts(z, window=t.noise_window, ratio=t.noise_ratio)
+    wild = np.zeros(len(series), dtype=bool)
     if extremes is not None:
-        flags |= bucket_outliers(series, *extremes, threshold=t.breach_z, window=steps_per_day)
+        wild = bucket_outliers(series, *extremes, threshold=t.breach_z, window=steps_per_day).to_numpy()
+        flags |= wild
     flags &= ~frozen & series.notna()
     residual = (series - expected).to_numpy(dtype=float)
     zs = z.to_numpy(dtype=float)
     for a, b in _runs(flags.to_numpy(), t.merge_gap_steps):
+        if np.nanmax(np.abs(np.nan_to_num(zs[a : b + 1]))) < t.min_peak_z and not wild[a : b + 1].any():
+            continue  # a long, mild wander (weather one sensor feels more): not worth an alarm
         kind = classify(residual[a : b + 1], spike_max_steps=t.spike_max_steps)
         chunk = residual[a : b + 1]
         worst = int(np.nanargmax(np.abs(chunk)))
@@ -289,10 +336,25 @@ def detect(
     return sorted(out, key=lambda e: (e.start, e.kind))
 
 
-def scores(series: pd.Series, *, steps_per_day: int) -> tuple[pd.Series, pd.Series]:
-    """The expected value of each point (``baseline``) and its robust score (``robust_z``)."""
-    expected = baseline(series, steps_per_day=steps_per_day)
-    return expected, robust_z(series, expected, window=steps_per_day)
+def scores(
+    series: pd.Series, *, steps_per_day: int, outlier_z: float = 12.0, timezone: str | None = None
+) -> tuple[pd.Series, pd.Series]:
+    """The expected value of each point (``baseline``) and its robust score (``robust_z``).
+
+    Two passes: the points scoring beyond ``outlier_z`` in the first (and their
+    neighbours) are left out of the earlier days the second reads, so last week's fault
+    does not become this week's expectation.
+    """
+    expected = baseline(series, steps_per_day=steps_per_day, timezone=timezone)
+    z = robust_z(series, expected, window=steps_per_day)
+    outliers = (z.abs() > outlier_z).to_numpy().copy()
+    outliers[1:] |= outliers[:-1].copy()
+    outliers[:-1] |= outliers[1:].copy()
+    if outliers.any():
+        reference = series.where(~outliers)
+        expected = baseline(series, steps_per_day=steps_per_day, reference=reference, timezone=timezone)
+        z = robust_z(series, expected, window=steps_per_day)
+    return expected, z
 
 
 def median_score(zs: dict[str, pd.Series], *, min_series: int = 3) -> pd.Series | None:

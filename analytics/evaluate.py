@@ -65,6 +65,7 @@ def evaluate(
     steps_per_day: int,
     horizon_steps: int = 24,
     thresholds: Thresholds | None = None,
+    timezone: str | None = None,
 ) -> Figures:
     """Detection scores on ``detail`` (regular frames with a ``value`` column) against ``truth``
     windows, and forecast scores on the last day of each ``hourly`` series.
@@ -73,7 +74,7 @@ def evaluate(
     (a forecast is of normal behaviour); so are series the seasonal naive forecast gets
     exactly right (constants, switches), where MASE is undefined.
     """
-    found = detect_all(detail, steps_per_day=steps_per_day, thresholds=thresholds)
+    found = detect_all(detail, steps_per_day=steps_per_day, thresholds=thresholds, timezone=timezone)
     episodes = pd.DataFrame([(d, m, e.kind, e.start, e.end) for d, m, e in found], columns=score.WINDOW_COLUMNS)
     step = pd.Timedelta(days=1) / steps_per_day
     det = score.detection(episodes, truth, tolerance=2 * step)

@@ -21,6 +21,7 @@ from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
 from analytics.errors import SeriesError
 from analytics.models import CANDIDATES, Fit, Fitted
+from analytics.outliers import seasonal_outliers
 
 # Standard normal quantiles for two-sided 80% and 95% intervals.
 Z80 = 1.2815515655446004
@@ -146,7 +147,8 @@ def forecast(series: pd.Series, *, horizon_steps: int, season_steps: int | None 
     if float(np.nanstd(y.to_numpy())) < 1e-9:
         name, path, sigma = "constant", np.full(horizon_steps, float(y.iloc[-1])), 1e-6
     elif season_steps and len(y) >= backtest_steps(horizon_steps=horizon_steps, season_steps=season_steps):
-        model, choice = select(y.to_numpy(), index, horizon_steps=horizon_steps, season_steps=season_steps)
+        normal = clean(y.to_numpy(), season_steps)
+        model, choice = select(normal, index, horizon_steps=horizon_steps, season_steps=season_steps)
         name, path, sigma, backtest_mae = choice.model, model.forecast(horizon_steps), choice.sigma, choice.backtest_mae
     else:
         name, path, sigma = _smooth(y, horizon_steps, season_steps)
@@ -164,6 +166,17 @@ def forecast(series: pd.Series, *, horizon_steps: int, season_steps: int | None 
         },
         index=future,
     )
+
+
+def clean(y: np.ndarray, season_steps: int, *, z: float = 5.0) -> np.ndarray:
+    """``y`` with its outliers replaced by a robust seasonal reference, for fitting.
+
+    A forecast is of normal behaviour: a burst of noise, a stuck sensor or a drift in the
+    history (the detectors' business) would otherwise be learnt as part of the season and
+    repeated a week later. See ``outliers.seasonal_outliers``.
+    """
+    outlier, reference = seasonal_outliers(y, season_steps, z=z)
+    return np.where(outlier, reference, y)
 
 
 def _smooth(y: pd.Series, horizon_steps: int, season_steps: int | None) -> tuple[str, np.ndarray, float]:

@@ -40,6 +40,7 @@ class AnalyticsConfig:
     recent: timedelta | None = timedelta(hours=6)  # only episodes ending this recently are written
     workers: int = 1
     dask_address: str | None = None
+    timezone: str | None = "Asia/Seoul"  # the city's: working days and weekends are local
 
 
 @dataclass
@@ -68,7 +69,11 @@ def series_from_rows(
 
 
 def detect_all(
-    series: dict[SeriesKey, pd.DataFrame], *, steps_per_day: int, thresholds: Thresholds | None = None
+    series: dict[SeriesKey, pd.DataFrame],
+    *,
+    steps_per_day: int,
+    thresholds: Thresholds | None = None,
+    timezone: str | None = None,
 ) -> list[tuple[str, str, Episode]]:
     """Episodes of every series; the series of one metric share a city-wide score.
 
@@ -80,7 +85,7 @@ def detect_all(
         by_metric.setdefault(key[1], {})[key] = frame["value"]
     out: list[tuple[str, str, Episode]] = []
     for group in by_metric.values():
-        scored = {key: scores(s, steps_per_day=steps_per_day) for key, s in group.items()}
+        scored = {key: scores(s, steps_per_day=steps_per_day, timezone=timezone) for key, s in group.items()}
         common = median_score({f"{k[0]}|{k[1]}": z for k, (_, z) in scored.items()})
         for key in group:
             frame = series[key]
@@ -142,7 +147,7 @@ def run_detection(
     # the bucket being filled now is not missing yet: silence counts up to the one before
     until = pd.Timestamp(now).floor(step) - step
     series = series_from_rows(frame, step, until=until)
-    found = detect_all(series, steps_per_day=int(pd.Timedelta(days=1) / step))
+    found = detect_all(series, steps_per_day=int(pd.Timedelta(days=1) / step), timezone=config.timezone)
     if config.recent is not None:
         cutoff = pd.Timestamp(now) - config.recent
         found = [item for item in found if item[2].end >= cutoff]

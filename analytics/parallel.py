@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -26,6 +28,13 @@ def chunks(items: Sequence[T], count: int) -> list[list[T]]:
         out.append(list(items[start:end]))
         start = end
     return [c for c in out if c]
+
+
+def _one_thread_each() -> None:
+    """A pool worker's numerical libraries use one thread: the pool is the parallelism.
+    Two workers each running OpenBLAS on both cores made a pool of two barely faster than
+    one process (speedup 1.2 on 2 cores; 1.96 with this)."""
+    threadpool_limits(limits=1)
 
 
 class Runner:
@@ -49,7 +58,7 @@ class Runner:
         if self.workers == 1:
             return func(list(items))
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers)
+            self._pool = ProcessPoolExecutor(self.workers, initializer=_one_thread_each)
         parts = chunks(items, per_worker * self.workers)
         return [r for part in self._pool.map(func, parts) for r in part]
 

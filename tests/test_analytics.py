@@ -12,8 +12,8 @@ from analytics import score
 from analytics.csvfile import read_series
 from analytics.detect import common_scores, detect, episodes, stuck
 from analytics.errors import CsvError, SeriesError
-from analytics.forecast import forecast, select
-from analytics.models import CANDIDATES
+from analytics.forecast import clean, forecast, select
+from analytics.models import CANDIDATES, _ar1_regression, mstl, sarimax
 from analytics.parallel import Runner, chunks
 
 PER_DAY = 288  # 5-minute steps
@@ -153,6 +153,44 @@ def test_model_is_chosen_by_backtest_and_beats_seasonal_naive() -> None:
     naive = history.to_numpy()[-24:]
     assert score.mase(actual, fc["yhat"].to_numpy(), naive) < 0.9
     assert fc["backtest_mae"].iloc[0] == pytest.approx(choice.backtest_mae)
+
+
+def test_history_is_cleaned_of_anomalies_before_fitting_and_left_alone_when_normal() -> None:
+    series = _hourly(28).to_numpy()
+    assert np.array_equal(clean(series, 24), series)  # nothing unusual: not a point moved
+    dirty = series.copy()
+    dirty[400:412] += 300  # twelve hours of a fault, three weeks of normal days around it
+    dirty[600] = -500
+    cleaned = clean(dirty, 24)
+    assert np.abs(cleaned - series).max() < 15  # back to the neighbouring weeks' values
+    # the same week's fault does not come back as next week's forecast
+    week_later = pd.Series(dirty, index=_hourly(28).index).iloc[: 400 + 168 - 5]
+    fc = forecast(week_later, horizon_steps=24, season_steps=24)
+    assert fc["yhat"].max() < series.max() + 30
+
+
+def test_mstl_and_sarimax_forecast_a_steady_weekly_city_closely() -> None:
+    series = _hourly(29)
+    history, actual = series.iloc[:-24], series.iloc[-24:].to_numpy()
+    naive = history.to_numpy()[-24:]
+    for fit in (mstl, sarimax):
+        model = fit(history.to_numpy(), pd.DatetimeIndex(history.index), 24)
+        assert score.mase(actual, model.forecast(24), naive) < 0.9, fit.__name__
+
+
+def test_regression_with_ar1_errors_recovers_known_parameters() -> None:
+    rng = np.random.default_rng(3)
+    n = 2000
+    x = np.sin(np.arange(n) * 2 * np.pi / 24)
+    errors = np.zeros(n)
+    for t in range(1, n):
+        errors[t] = 0.7 * errors[t - 1] + rng.normal(0, 1.0)
+    y = 50 + 10 * x + errors
+    constant, beta, phi, variance = _ar1_regression(y, x[:, None], constant=True)
+    assert phi == pytest.approx(0.7, abs=0.05)
+    assert beta == pytest.approx(10, abs=0.5)
+    assert constant / (1 - phi) == pytest.approx(50, abs=1.0)  # SARIMAX's constant is mean x (1 - phi)
+    assert variance == pytest.approx(1.0, abs=0.1)
 
 
 def test_interval_coverage_is_honest_over_many_days() -> None:
