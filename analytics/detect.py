@@ -99,7 +99,7 @@ def _day_lags(series: pd.Series, steps_per_day: int, timezone: str | None) -> tu
     (True on Saturdays and Sundays): a Monday's earlier days are the working days before it."""
     if timezone is None or not isinstance(series.index, pd.DatetimeIndex) or series.index.tz is None:
         return [steps_per_day, 2 * steps_per_day, 3 * steps_per_day], None
-    weekend = np.asarray(series.index.tz_convert(timezone).dayofweek >= 5)
+    weekend = np.asarray(series.index.tz_convert(timezone).day_of_week >= 5)
     return [d * steps_per_day for d in range(1, 7)], weekend
 
 

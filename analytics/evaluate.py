@@ -108,7 +108,11 @@ def evaluate(
 
 
 def evaluate_run(
-    conn: psycopg.Connection[tuple[object, ...]], *, run_id: str | None = None, devices: str = "%"
+    conn: psycopg.Connection[tuple[object, ...]],
+    *,
+    run_id: str | None = None,
+    devices: str = "%",
+    timezone: str | None = None,
 ) -> tuple[str, Figures]:
     """Score a simulator run (the latest with ground truth by default) from the database.
 
@@ -148,4 +152,4 @@ def evaluate_run(
     hourly = {k: f["value"] for k, f in series_from_rows(hourly_frame, pd.Timedelta(hours=1)).items()}
     # only metrics that can carry anomalies are scored for detection
     detail = {k: v for k, v in detail.items() if k[1] in set(truth["metric"])}
-    return name, evaluate(detail, hourly, truth, steps_per_day=288)
+    return name, evaluate(detail, hourly, truth, steps_per_day=288, timezone=timezone)

@@ -70,11 +70,14 @@ def select(
     season_steps: int,
     origins: int = 2,
     candidates: dict[str, Fit] | None = None,
+    observed: np.ndarray | None = None,
 ) -> tuple[Fitted, Choice]:
     """Choose a model by rolling-origin backtest and return it extended to the end of ``y``.
 
     The last ``origins * horizon_steps`` points are forecast from ``origins`` origins,
     ``horizon_steps`` apart; the candidate with the least mean absolute error wins.
+    ``observed``: the series as reported when ``y`` is its cleaned copy (see ``clean``):
+    the models are judged on the cleaned values, the interval width on the reported ones.
 
     Raises:
         SeriesError: fewer points than ``backtest_steps`` needs.
@@ -109,6 +112,9 @@ def select(
     mae = {name: float(np.mean(np.abs(err))) for name, err in errors.items()}
     winner = min(mae, key=lambda name: mae[name])
     err = errors[winner]
+    if observed is not None:  # the intervals are for what the sensor will report, outliers and all
+        seen = [observed[first + k * horizon_steps : first + (k + 1) * horizon_steps] for k in range(origins)]
+        err = np.concatenate([a - p for a, p in zip(seen, paths[winner], strict=True)])
     sigma = float(np.sqrt(np.mean((err - np.median(err)) ** 2 + np.median(err) ** 2)))
     if winner == COMBINED:
         final: Fitted = Combined([fitted[m].extend(y, index) for m in members])
@@ -148,7 +154,9 @@ def forecast(series: pd.Series, *, horizon_steps: int, season_steps: int | None 
         name, path, sigma = "constant", np.full(horizon_steps, float(y.iloc[-1])), 1e-6
     elif season_steps and len(y) >= backtest_steps(horizon_steps=horizon_steps, season_steps=season_steps):
         normal = clean(y.to_numpy(), season_steps)
-        model, choice = select(normal, index, horizon_steps=horizon_steps, season_steps=season_steps)
+        model, choice = select(
+            normal, index, horizon_steps=horizon_steps, season_steps=season_steps, observed=y.to_numpy()
+        )
         name, path, sigma, backtest_mae = choice.model, model.forecast(horizon_steps), choice.sigma, choice.backtest_mae
     else:
         name, path, sigma = _smooth(y, horizon_steps, season_steps)

@@ -18,6 +18,7 @@ import pandas as pd
 import psycopg
 
 from analytics import queries
+from analytics.aggregate import aggregate, memberships
 from analytics.detect import Episode, Thresholds, detect, median_score, scores
 from analytics.errors import SeriesError
 from analytics.forecast import forecast
@@ -172,18 +173,25 @@ def run_forecasts(
     if frame.empty:
         return 0
     step = pd.Timedelta(config.forecast_bucket)
+    rows = frame[["device_id", "metric", "bucket", "value"]]
+    # the districts' and buildings' own series, forecast like a device's
+    with conn.cursor() as cur:
+        cur.execute(queries.DEVICE_GROUPS, (config.devices,))
+        members = pd.DataFrame(cur.fetchall(), columns=["device_id", "district", "building_id"])
+    conn.commit()
+    rows = pd.concat([rows, aggregate(rows, memberships(members))], ignore_index=True)
     items: list[ForecastItem] = [
         (device_id, metric, f["value"].to_numpy(), f.index[0], step)
-        for (device_id, metric), f in series_from_rows(frame[["device_id", "metric", "bucket", "value"]], step).items()
+        for (device_id, metric), f in series_from_rows(rows, step).items()
     ]
     runner = runner or Runner(workers=config.workers, dask_address=config.dask_address)
-    rows = runner.map(
+    forecasts = runner.map(
         partial(forecast_chunk, horizon_steps=config.horizon_steps, season_steps=config.season_steps), items
     )
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(queries.DELETE_OLD_FORECASTS, (now - timedelta(hours=6),))
-        cur.executemany(queries.INSERT_FORECAST, [(r[0], r[1], r[2], now, *r[3:]) for r in rows])
-    return len(rows)
+        cur.executemany(queries.INSERT_FORECAST, [(r[0], r[1], r[2], now, *r[3:]) for r in forecasts])
+    return len(forecasts)
 
 
 def run_pass(

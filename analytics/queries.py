@@ -13,6 +13,13 @@ GROUP BY device_id, metric, bucket
 ORDER BY device_id, metric, bucket
 """
 
+# Which district and building each city device belongs to (students' devices stay out of
+# the city's aggregates).
+DEVICE_GROUPS = """
+SELECT device_id, district, building_id FROM devices
+WHERE source = 'city' AND device_id LIKE %s
+"""
+
 INSERT_FORECAST = """
 INSERT INTO forecasts (time, device_id, metric, made_at, model, yhat, lo80, hi80, lo95, hi95, backtest_mae)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)

@@ -21,7 +21,7 @@ def score(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         with psycopg.connect(settings.database_dsn(), connect_timeout=5) as conn:
-            run_id, figures = evaluate_run(conn, run_id=args.run, devices=args.devices)
+            run_id, figures = evaluate_run(conn, run_id=args.run, devices=args.devices, timezone=settings.city_timezone)
     except psycopg.OperationalError as exc:
         raise SmartcityError(f"database unavailable: {exc}") from exc
     data = {"run": run_id, **figures.as_dict()}

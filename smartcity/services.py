@@ -144,6 +144,7 @@ def analytics_config(settings: Settings):  # type: ignore[no-untyped-def]
         dsn=settings.database_dsn(),
         workers=settings.analytics_workers,
         dask_address=settings.analytics_dask_address or None,
+        timezone=settings.city_timezone,
     )
 
 
@@ -223,6 +224,11 @@ def analytics_loop(settings: Settings, stop: threading.Event, *, once: bool = Fa
                 if once:
                     raise SmartcityError(f"database unavailable: {exc}") from exc
                 log.warning("analytics pass skipped: database unavailable (%s)", exc)
+            except Exception:
+                if once:
+                    raise
+                # one pass's failure (a series no model can handle, a bug) must not stop the wall's alerts
+                log.exception("analytics pass failed; the next one runs as planned")
             if once or stop.wait(max(0.0, settings.analytics_interval_s - (time.monotonic() - started))):
                 return 0
     finally:

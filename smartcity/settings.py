@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     analytics_dask_address: str = Field(
         default="", description="A Dask scheduler (tcp://host:8786); empty = this machine."
     )
+    city_timezone: str = Field(
+        default="Asia/Seoul", description="The city's IANA time zone: its working days and weekends."
+    )
 
     # Ingest batching.
     ingest_batch_max_messages: int = Field(default=5000, ge=1)
@@ -66,6 +69,17 @@ class Settings(BaseSettings):
     ingest_auto_register: bool = True
     ingest_class_rate_per_s: float = Field(default=5.0, ge=0, description="per student device; 0 turns it off")
     ingest_class_burst: int = Field(default=20, ge=1)
+
+    @field_validator("city_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Seoul)") from exc
+        return value
 
     @field_validator("home")
     @classmethod

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analytics import score
+from analytics.aggregate import aggregate, memberships
 from analytics.csvfile import read_series
 from analytics.detect import common_scores, detect, episodes, stuck
 from analytics.errors import CsvError, SeriesError
@@ -191,6 +192,34 @@ def test_regression_with_ar1_errors_recovers_known_parameters() -> None:
     assert beta == pytest.approx(10, abs=0.5)
     assert constant / (1 - phi) == pytest.approx(50, abs=1.0)  # SARIMAX's constant is mean x (1 - phi)
     assert variance == pytest.approx(1.0, abs=0.1)
+
+
+def test_districts_and_buildings_add_counts_and_average_concentrations() -> None:
+    hours = pd.date_range("2026-11-01", periods=3, freq="1h", tz="UTC")
+    rows = pd.DataFrame(
+        [
+            *[("t1", "vehicle_count", h, 100.0) for h in hours],
+            *[("t2", "vehicle_count", h, 300.0) for h in hours[:2]],  # t2 misses the last hour
+            *[("a1", "pm25_ugm3", h, 10.0) for h in hours],
+            *[("a2", "pm25_ugm3", h, 30.0) for h in hours],
+            *[("a3", "pm25_ugm3", h, 50.0) for h in hours],
+        ],
+        columns=["device_id", "metric", "bucket", "value"],
+    )
+    devices = pd.DataFrame(
+        {
+            "device_id": ["t1", "t2", "a1", "a2", "a3"],
+            "district": ["goyang"] * 5,
+            "building_id": [None, None, "B1", "B1", "B2"],
+        }
+    )
+    out = aggregate(rows, memberships(devices)).set_index(["device_id", "metric", "bucket"])["value"]
+    assert out[("district:goyang", "vehicle_count", hours[0])] == 400.0  # counts add up
+    # a device silent for an hour counts at its peers' mean, not as zero traffic
+    assert out[("district:goyang", "vehicle_count", hours[2])] == 200.0
+    assert out[("district:goyang", "pm25_ugm3", hours[0])] == 30.0  # concentrations average
+    assert out[("building:B1", "pm25_ugm3", hours[1])] == 20.0
+    assert ("building:B2", "pm25_ugm3", hours[0]) not in out.index  # one sensor: its own forecast
 
 
 def test_interval_coverage_is_honest_over_many_days() -> None:

@@ -35,6 +35,13 @@ def test_live_city_gets_forecasts_anomalies_and_alerts_within_a_minute(  # noqa:
     with psycopg.connect(dsn) as wconn:
         backfill(wconn, fleet, end - timedelta(days=2), end, interval_s=300, seed=3, anomalies_per_device_day=0,
                  run_id=f"live-{unique}")  # fmt: skip
+    for device_id in devices:  # registered as a city device would be (ingest does it on first contact)
+        conn.execute(
+            "INSERT INTO devices (device_id, kind, district) VALUES (%s, 'air', %s) ON CONFLICT DO NOTHING",
+            (device_id, settings.district),
+        )
+    conn.commit()
+    started = datetime.now(UTC)
     heard: list[tuple[float, dict[str, object]]] = []
     listener = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
     listener.username_pw_set(broker.username, broker.password)
@@ -56,6 +63,18 @@ def test_live_city_gets_forecasts_anomalies_and_alerts_within_a_minute(  # noqa:
             ).fetchone() == (len(devices),),
             60.0, interval_s=0.5,
         )  # fmt: skip
+        # and the district's own series (the mean of its sensors for a concentration)
+        district = conn.execute(
+            "SELECT avg(yhat), count(*) FROM forecasts WHERE device_id = %s AND metric = 'pm25_ugm3' AND made_at >= %s",
+            (f"district:{settings.district}", started),
+        ).fetchone()
+        sensors = conn.execute(
+            "SELECT min(yhat), max(yhat) FROM forecasts WHERE device_id LIKE %s AND metric = 'pm25_ugm3'"
+            " AND made_at >= %s",
+            (f"air-{unique}-%", started),
+        ).fetchone()
+        assert district is not None and sensors is not None and district[1] == 24, district
+        assert sensors[0] <= district[0] <= sensors[1]
         time.sleep(3)  # a pass with nothing new: the clean history gives no alert
         assert [h for h in heard if h[1]["device_id"] in devices] == []
         sent_at = time.monotonic()

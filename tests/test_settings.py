@@ -29,9 +29,11 @@ def test_explicit_dsn_wins(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_values_name_every_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMARTCITY_PG_PORT", "seventy")
     monkeypatch.setenv("SMARTCITY_SIM_INTERVAL_S", "-1")
+    monkeypatch.setenv("SMARTCITY_CITY_TIMEZONE", "Asia/Goyang")
     with pytest.raises(SettingsError) as err:
         load_settings()
     assert "SMARTCITY_PG_PORT" in str(err.value) and "SMARTCITY_SIM_INTERVAL_S" in str(err.value)
+    assert "SMARTCITY_CITY_TIMEZONE" in str(err.value) and "Asia/Goyang" in str(err.value)
 
 
 def test_placeholder_secret_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
