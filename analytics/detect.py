@@ -86,12 +86,18 @@ def _lagged(reference: np.ndarray, y: np.ndarray, lags: list[int]) -> np.ndarray
 
 
 def _median_of_votes(votes: np.ndarray) -> np.ndarray:
-    """The median of each column's non-NaN values (NaN where there is none)."""
-    missing = np.isnan(votes).all(axis=0)
-    with np.errstate(all="ignore"):
-        out = np.nanmedian(np.where(missing, 0.0, votes), axis=0)
-    out[missing] = np.nan
-    return np.asarray(out, dtype=float)
+    """The median of each column's non-NaN values (NaN where there is none).
+
+    A sort of a few rows (NaN sorts last) and the middle of each column's finite values:
+    numpy's nanmedian goes through masked arrays and was a tenth of a detection pass.
+    """
+    ordered = np.sort(votes, axis=0)
+    count = np.isfinite(ordered).sum(axis=0)
+    low = np.maximum((count - 1) // 2, 0)[None, :]
+    high = np.maximum(count // 2, 0)[None, :]
+    out: np.ndarray = 0.5 * (np.take_along_axis(ordered, low, axis=0)[0] + np.take_along_axis(ordered, high, axis=0)[0])
+    out[count == 0] = np.nan
+    return out
 
 
 def _day_lags(series: pd.Series, steps_per_day: int, timezone: str | None) -> tuple[list[int], np.ndarray | None]:
@@ -167,12 +173,21 @@ def cusum(z: pd.Series, *, k: float, h: float) -> pd.Series:
     values = np.nan_to_num(z.to_numpy(dtype=float), nan=0.0)
     values = np.clip(values, -h / 2, h / 2)  # a run of strong points raises the alarm, not one wild point
     high = low = 0.0
+    cap = 2 * h  # so the alarm clears a few steps after the series is back to normal
     out = np.zeros(len(values), dtype=bool)
-    for i, v in enumerate(values):
-        # capped at 2h, so the alarm clears a few steps after the series is back to normal
-        high = min(max(0.0, high + v - k), 2 * h)
-        low = min(max(0.0, low - v - k), 2 * h)
-        out[i] = high > h or low > h
+    for i, v in enumerate(values.tolist()):  # Python floats and plain comparisons: 3x quicker
+        high += v - k
+        if high < 0.0:
+            high = 0.0
+        elif high > cap:
+            high = cap
+        low -= v + k
+        if low < 0.0:
+            low = 0.0
+        elif low > cap:
+            low = cap
+        if high > h or low > h:
+            out[i] = True
     return pd.Series(out, index=z.index)
 
 

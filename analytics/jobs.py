@@ -75,21 +75,41 @@ def detect_all(
     steps_per_day: int,
     thresholds: Thresholds | None = None,
     timezone: str | None = None,
+    runner: Runner | None = None,
 ) -> list[tuple[str, str, Episode]]:
     """Episodes of every series; the series of one metric share a city-wide score.
 
     Their grids may differ at the ends (a sensor that just reported has one bucket more
     than the rest); the median aligns them by time and counts only times enough have.
+    With a ``runner``, the metrics are spread over its processes (each metric's series
+    stay together: they share the city-wide score).
     """
-    by_metric: dict[str, dict[SeriesKey, pd.Series]] = {}
+    by_metric: dict[str, dict[SeriesKey, pd.DataFrame]] = {}
     for key, frame in series.items():
-        by_metric.setdefault(key[1], {})[key] = frame["value"]
+        by_metric.setdefault(key[1], {})[key] = frame
+    groups = sorted(by_metric.values(), key=len, reverse=True)  # big metrics first: better balance
+    work = partial(detect_metrics, steps_per_day=steps_per_day, thresholds=thresholds, timezone=timezone)
+    if runner is None:
+        return work(groups)
+    return runner.map(work, groups, per_worker=len(groups))  # a task per metric, the biggest first
+
+
+def detect_metrics(
+    groups: list[dict[SeriesKey, pd.DataFrame]],
+    *,
+    steps_per_day: int,
+    thresholds: Thresholds | None = None,
+    timezone: str | None = None,
+) -> list[tuple[str, str, Episode]]:
+    """``detect_all``'s work for groups of series, each group the series of one metric.
+
+    A top-level function of plain data, so a process pool or a Dask worker can run it.
+    """
     out: list[tuple[str, str, Episode]] = []
-    for group in by_metric.values():
-        scored = {key: scores(s, steps_per_day=steps_per_day, timezone=timezone) for key, s in group.items()}
+    for group in groups:
+        scored = {key: scores(f["value"], steps_per_day=steps_per_day, timezone=timezone) for key, f in group.items()}
         common = median_score({f"{k[0]}|{k[1]}": z for k, (_, z) in scored.items()})
-        for key in group:
-            frame = series[key]
+        for key, frame in group.items():
             extremes = (frame["low"], frame["high"]) if {"low", "high"} <= set(frame.columns) else None
             for episode in detect(
                 frame["value"],
@@ -138,7 +158,7 @@ def _read(
 
 
 def run_detection(
-    conn: psycopg.Connection[tuple[object, ...]], config: AnalyticsConfig, now: datetime
+    conn: psycopg.Connection[tuple[object, ...]], config: AnalyticsConfig, now: datetime, runner: Runner | None = None
 ) -> tuple[int, list[tuple[str, str, Episode]]]:
     """Detect over ``config.detect_history`` and write the episodes; returns (series, new episodes)."""
     frame = _read(conn, config.bucket, now - config.detect_history, now, config.devices)
@@ -148,7 +168,7 @@ def run_detection(
     # the bucket being filled now is not missing yet: silence counts up to the one before
     until = pd.Timestamp(now).floor(step) - step
     series = series_from_rows(frame, step, until=until)
-    found = detect_all(series, steps_per_day=int(pd.Timedelta(days=1) / step), timezone=config.timezone)
+    found = detect_all(series, steps_per_day=int(pd.Timedelta(days=1) / step), timezone=config.timezone, runner=runner)
     if config.recent is not None:
         cutoff = pd.Timestamp(now) - config.recent
         found = [item for item in found if item[2].end >= cutoff]
@@ -205,7 +225,7 @@ def run_pass(
 ) -> PassResult:
     """Detect (and, unless told not to, forecast) every series with data before ``now``."""
     result = PassResult()
-    result.series, result.new_episodes = run_detection(conn, config, now)
+    result.series, result.new_episodes = run_detection(conn, config, now, runner)
     if forecasts:
         result.forecasts = run_forecasts(conn, config, now, runner)
     if on_episode:

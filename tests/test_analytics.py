@@ -11,10 +11,11 @@ import pytest
 from analytics import score
 from analytics.aggregate import aggregate, memberships
 from analytics.csvfile import read_series
-from analytics.detect import common_scores, detect, episodes, stuck
+from analytics.detect import _median_of_votes, common_scores, detect, episodes, stuck
 from analytics.errors import CsvError, SeriesError
 from analytics.forecast import clean, forecast, select
 from analytics.models import CANDIDATES, _ar1_regression, mstl, sarimax
+from analytics.jobs import detect_all
 from analytics.parallel import Runner, chunks
 
 PER_DAY = 288  # 5-minute steps
@@ -93,7 +94,6 @@ def test_the_city_wide_score_needs_several_sensors_at_that_time() -> None:
 
 
 def test_a_sensor_one_bucket_ahead_of_the_others_keeps_the_city_wide_score() -> None:
-    from analytics.jobs import detect_all
 
     at = 12 * PER_DAY + 40
     series = {}
@@ -293,6 +293,30 @@ def test_runner_gives_the_same_answer_in_process_in_a_pool_and_on_dask() -> None
         Runner(dask_address=cluster.scheduler_address) as dask,
     ):
         assert dask.map(_square, items) == expected
+
+
+def test_detection_over_a_pool_finds_what_one_process_finds() -> None:
+    base = _city_like(days=10)
+    series = {
+        (f"d{i}", metric): _inject("level_shift", base + i, 2000 + 50 * i, 30).to_frame("value")
+        for i in range(4)
+        for metric in ("noise_dba", "vehicle_count", "pm25_ugm3")
+    }
+    alone = detect_all(series, steps_per_day=PER_DAY)
+    assert {(d, m) for d, m, _ in alone} == set(series)  # each series' own shift
+    with Runner(workers=2) as pool:
+        pooled = detect_all(series, steps_per_day=PER_DAY, runner=pool)
+    assert sorted(pooled, key=repr) == sorted(alone, key=repr)
+
+
+def test_median_of_votes_matches_numpy_with_missing_votes() -> None:
+    rng = np.random.default_rng(4)
+    votes = rng.normal(size=(7, 500))
+    votes[rng.random(votes.shape) < 0.4] = np.nan
+    votes[:, :5] = np.nan  # no vote at all
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanmedian(votes, axis=0)
+    np.testing.assert_allclose(_median_of_votes(votes), expected, equal_nan=True)
 
 
 def _square(items: list[int]) -> list[int]:
