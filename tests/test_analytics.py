@@ -14,8 +14,8 @@ from analytics.csvfile import read_series
 from analytics.detect import _median_of_votes, common_scores, detect, episodes, stuck
 from analytics.errors import CsvError, SeriesError
 from analytics.forecast import clean, forecast, select
-from analytics.models import CANDIDATES, _ar1_regression, mstl, sarimax
 from analytics.jobs import detect_all
+from analytics.models import CANDIDATES, _ar1_regression, mstl, sarimax
 from analytics.parallel import Runner, chunks
 
 PER_DAY = 288  # 5-minute steps
@@ -94,7 +94,6 @@ def test_the_city_wide_score_needs_several_sensors_at_that_time() -> None:
 
 
 def test_a_sensor_one_bucket_ahead_of_the_others_keeps_the_city_wide_score() -> None:
-
     at = 12 * PER_DAY + 40
     series = {}
     for i in range(4):
