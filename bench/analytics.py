@@ -48,14 +48,22 @@ INTERVAL_S = 30.0  # SMARTCITY_ANALYTICS_INTERVAL_S's default
 DATA = ROOT / "tests" / "data" / "series"
 
 
-def simulated(per_kind: int, days: int = 28) -> tuple[dict, dict, pd.DataFrame]:  # type: ignore[type-arg]
+def scenario_fleet(per_kind: int, prefix: str = "") -> pd.DataFrame:
+    """The scored scenario's devices: ``per_kind`` of every kind, named ``<kind>-<prefix><i>``."""
     kinds = sorted(METRICS_BY_KIND)
-    fleet = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "device_id": [f"{k}-{i}" for k in kinds for i in range(per_kind)],
+            "device_id": [f"{k}-{prefix}{i}" for k in kinds for i in range(per_kind)],
             "kind": [k for k in kinds for _ in range(per_kind)],
         }
     )
+
+
+def simulated(per_kind: int, days: int = 28, prefix: str = "") -> tuple[dict, dict, pd.DataFrame]:  # type: ignore[type-arg]
+    """The scored scenario in memory: 5-minute series of the metrics anomalies touch, hourly
+    series of every metric, and the labelled windows; ``sim backfill`` with the same fleet,
+    seed and span writes the same readings (tests/test_analytics_score.py)."""
+    fleet = scenario_fleet(per_kind, prefix)
     end_s = END.timestamp()
     start_s = end_s - days * 86400
     times = np.arange(start_s, end_s, 300.0)
@@ -64,13 +72,16 @@ def simulated(per_kind: int, days: int = 28) -> tuple[dict, dict, pd.DataFrame]:
     blocks = generate(fleet, times, seed=SEED, interval_s=300)
     anomalies.apply(blocks, times, truth, seed=SEED, interval_s=300)
     index = pd.to_datetime(times, unit="s", utc=True)
+    labelled = set(truth["metric"])
     detail, hourly = {}, {}
     for block in blocks:
         for metric, values in block.values.items():
             for i, device_id in enumerate(block.device_ids):
                 series = pd.Series(values[i], index=index)
                 hourly[(device_id, metric)] = series.resample("1h").mean()
-                if metric in anomalies.AFFECTED.get(block.kind, ()):
+                # scored for detection: the metrics the run has labelled windows of (as
+                # ``analytics.evaluate.evaluate_run`` does on the database)
+                if metric in labelled:
                     detail[(device_id, metric)] = series.to_frame("value")
     windows = truth.assign(
         started_at=pd.to_datetime(truth["started_at"], unit="s", utc=True),
