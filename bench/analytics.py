@@ -39,7 +39,7 @@ from analytics.evaluate import evaluate  # noqa: E402
 from analytics.jobs import detect_all, forecast_chunk  # noqa: E402
 from analytics.parallel import Runner  # noqa: E402
 from sensors_sim import anomalies  # noqa: E402
-from sensors_sim.signals import METRICS_BY_KIND, generate  # noqa: E402
+from sensors_sim.signals import fleet_of_every_kind, generate  # noqa: E402
 
 SEED = 7
 END = pd.Timestamp("2026-11-20", tz="UTC")
@@ -48,22 +48,11 @@ INTERVAL_S = 30.0  # SMARTCITY_ANALYTICS_INTERVAL_S's default
 DATA = ROOT / "tests" / "data" / "series"
 
 
-def scenario_fleet(per_kind: int, prefix: str = "") -> pd.DataFrame:
-    """The scored scenario's devices: ``per_kind`` of every kind, named ``<kind>-<prefix><i>``."""
-    kinds = sorted(METRICS_BY_KIND)
-    return pd.DataFrame(
-        {
-            "device_id": [f"{k}-{prefix}{i}" for k in kinds for i in range(per_kind)],
-            "kind": [k for k in kinds for _ in range(per_kind)],
-        }
-    )
-
-
 def simulated(per_kind: int, days: int = 28, prefix: str = "") -> tuple[dict, dict, pd.DataFrame]:  # type: ignore[type-arg]
     """The scored scenario in memory: 5-minute series of the metrics anomalies touch, hourly
     series of every metric, and the labelled windows; ``sim backfill`` with the same fleet,
     seed and span writes the same readings (tests/test_analytics_score.py)."""
-    fleet = scenario_fleet(per_kind, prefix)
+    fleet = fleet_of_every_kind(per_kind, prefix)
     end_s = END.timestamp()
     start_s = end_s - days * 86400
     times = np.arange(start_s, end_s, 300.0)

@@ -35,6 +35,20 @@ METRICS_BY_KIND: dict[str, tuple[str, ...]] = {
     "light": ("light_power_w", "light_on"),
     "footfall": ("footfall_count",),
 }
+
+
+def fleet_of_every_kind(per_kind: int, prefix: str = "") -> pd.DataFrame:
+    """``per_kind`` devices of every kind, named ``<kind>-<prefix><i>``: the analytics
+    benchmark's scored scenario (``sim backfill --per-kind``), away from any district."""
+    kinds = sorted(METRICS_BY_KIND)
+    return pd.DataFrame(
+        {
+            "device_id": [f"{k}-{prefix}{i}" for k in kinds for i in range(per_kind)],
+            "kind": [k for k in kinds for _ in range(per_kind)],
+        }
+    )
+
+
 # Goyang Smart City Center area, for positions in km when the fleet has coordinates.
 _CENTER_LON, _CENTER_LAT = 126.83, 37.65
 _KM_PER_DEG_LAT = 111.0

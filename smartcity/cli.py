@@ -65,8 +65,9 @@ def _sim(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.action == "backfill":
         return simulation.run_backfill(
-            settings, days=args.days, devices=args.devices, seed=args.seed, anomaly_rate=args.anomaly_rate
-        )
+            settings, days=args.days, devices=args.devices, seed=args.seed, anomaly_rate=args.anomaly_rate,
+            per_kind=args.per_kind, end=args.end,
+        )  # fmt: skip
     if args.action == "truth":
         return simulation.export_truth(settings, run_id=args.run or "", csv_path=args.csv)
     if args.action == "scenario":
@@ -218,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--malformed-share", type=float, default=0.0, help="run: share of deliberately broken messages")
     p.add_argument("--days", type=float, default=7.0, help="backfill: days of history up to now")
     p.add_argument("--anomaly-rate", type=float, default=0.2, help="labelled anomalies per device and day")
+    p.add_argument(
+        "--per-kind", type=int, default=None,
+        help="backfill: this many devices of every kind (<kind>-<i>) instead of the district's fleet",
+    )  # fmt: skip
+    p.add_argument("--end", default=None, help="backfill: history up to this UTC time (ISO 8601) instead of now")
     p.add_argument("--jitter", type=float, default=0.0, help="run: stamp reports up to this many seconds early")
     p.add_argument("--offline-share", type=float, default=0.0, help="run: share of device-hours offline")
     p.add_argument("--late-share", type=float, default=0.0, help="run: share of messages delivered 60 s late")

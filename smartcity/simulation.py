@@ -126,21 +126,35 @@ def run_sim(
     return 0
 
 
-def run_backfill(settings: Settings, *, days: float, devices: int | None, seed: int | None, anomaly_rate: float) -> int:
-    """Write ``days`` of history for the district's fleet, with labelled anomalies."""
+def run_backfill(
+    settings: Settings,
+    *,
+    days: float,
+    devices: int | None,
+    seed: int | None,
+    anomaly_rate: float,
+    per_kind: int | None = None,
+    end: str | None = None,
+) -> int:
+    """Write ``days`` of history for the district's fleet (or ``per_kind`` devices of every
+    kind), up to now (or ``end``), with labelled anomalies."""
     from sensors_sim.backfill import backfill, print_progress
+    from sensors_sim.signals import fleet_of_every_kind
 
     if days <= 0 or anomaly_rate < 0:
         raise SmartcityError(f"--days must be positive and --anomaly-rate not negative (got {days}, {anomaly_rate})")
+    if per_kind is not None and per_kind < 1:
+        raise SmartcityError(f"--per-kind must be at least 1, got {per_kind}")
     seed = settings.sim_seed if seed is None else seed
     interval_s = 300.0
-    end = datetime.fromtimestamp(time.time() // interval_s * interval_s, UTC)
-    start = end - timedelta(days=days)
-    run_id = f"backfill-{end:%Y%m%dT%H%M}-seed{seed}"
+    until = _end_time(end) if end else time.time()
+    end_at = datetime.fromtimestamp(until // interval_s * interval_s, UTC)
+    start = end_at - timedelta(days=days)
+    run_id = f"backfill-{end_at:%Y%m%dT%H%M}-seed{seed}" + (f"-{per_kind}perkind" if per_kind else "")
     with psycopg.connect(settings.database_dsn()) as conn:
-        fleet = _fleet(settings, conn, devices)
+        fleet = fleet_of_every_kind(per_kind) if per_kind else _fleet(settings, conn, devices)
         result = backfill(
-            conn, fleet, start, end, interval_s=interval_s, seed=seed,
+            conn, fleet, start, end_at, interval_s=interval_s, seed=seed,
             anomalies_per_device_day=anomaly_rate, run_id=run_id, progress=print_progress,
         )  # fmt: skip
     print(
@@ -148,6 +162,15 @@ def run_backfill(settings: Settings, *, days: float, devices: int | None, seed: 
         f"in {result.seconds:.1f} s, {result.rows_per_s:,.0f} rows/s"
     )
     return 0
+
+
+def _end_time(text: str) -> float:
+    """Epoch seconds of an ISO 8601 time (UTC when it names no zone)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SmartcityError(f"--end {text!r} is not an ISO 8601 time such as 2026-11-20 or 2026-11-20T09:00") from exc
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def export_truth(settings: Settings, *, run_id: str, csv_path: str) -> int:
