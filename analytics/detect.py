@@ -59,9 +59,9 @@ def _past_rolling(x: pd.Series, window: int, func: str) -> pd.Series:
 
 
 _WARP_STEPS = 2
-# The least robust spread, as a share of the series' 1%-99% range: a series that is
+# The least robust spread, as a share of the series' 3%-97% range: a series that is
 # very regular (or very quiet at night) would otherwise make tiny changes look huge.
-SPREAD_FLOOR_SHARE = 0.08
+SPREAD_FLOOR_SHARE = 0.12
 
 
 def _lagged(reference: np.ndarray, y: np.ndarray, lags: list[int]) -> np.ndarray:
@@ -117,7 +117,8 @@ def baseline(
     The median of the same time 1, 2 and 3 weeks before (weekdays and weekends differ).
     With a ``timezone``, where fewer than two of those are there, the median of those and
     of the days among the six before that are of the same kind (working day or weekend,
-    local time; one earlier week alone may hold a fault). Without one, the three days
+    local time) and of the day before whatever its kind (street lights follow the sun,
+    not the calendar); one earlier week alone may hold a fault. Without one, the three days
     before in a series younger than two weeks. Else the median of the last hour-or-so
     of points (a local level, for a series younger than a day, or a first weekend).
     ``reference``: the values the earlier days are read from, when they differ from
@@ -130,7 +131,7 @@ def baseline(
     day_lags, weekend = _day_lags(series, steps_per_day, timezone)
     daily = _lagged(ref, y, day_lags)
     if weekend is not None:
-        for row, lag in zip(daily, day_lags, strict=True):
+        for row, lag in zip(daily[1:], day_lags[1:], strict=True):  # the day before always votes
             same = np.zeros(len(y), dtype=bool)
             same[lag:] = weekend[lag:] == weekend[:-lag]
             row[~same] = np.nan
@@ -148,11 +149,12 @@ def baseline(
 
 
 def _spread_floor(series: pd.Series) -> float:
-    """The least spread a score divides by: a share of the series' own 1%-99% range, so the
+    """The least spread a score divides by: a share of the series' own 3%-97% range, so the
     quiet hours of a counter (zeros and ones at night) do not turn every small change
-    into many "standard deviations"."""
+    into many "standard deviations". Not the 1%-99% range: one flood in the month made a
+    stream gauge's floor so wide that its spikes and drifts went unseen."""
     values = series.dropna().to_numpy(dtype=float)
-    span = float(np.quantile(values, 0.99) - np.quantile(values, 0.01)) if len(values) else 0.0
+    span = float(np.quantile(values, 0.97) - np.quantile(values, 0.03)) if len(values) else 0.0
     return max(SPREAD_FLOOR_SHARE * span, 1e-6)
 
 
