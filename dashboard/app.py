@@ -22,6 +22,7 @@ class DashboardConfig:
     dsn: str
     district: str = "goyang"
     refresh_s: float = 5.0
+    timezone: str = "Asia/Seoul"  # the city's: the hours the wall and the exhibit speak of
 
 
 def create_app(config: DashboardConfig) -> dash.Dash:

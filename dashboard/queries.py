@@ -45,7 +45,7 @@ FROM readings WHERE time > now() - interval '1 hour'
 OPEN_ANOMALIES = "SELECT count(*) FROM anomalies WHERE NOT acknowledged AND detected_at > now() - interval '1 day'"
 
 
-def _fetch(dsn: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+def _fetch(dsn: str, query: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
     try:
         with psycopg.connect(dsn, connect_timeout=3) as conn:
             return conn.execute(query, params).fetchall()
@@ -192,11 +192,23 @@ ORDER BY a.detected_at DESC LIMIT %s
 
 ACKNOWLEDGE = "UPDATE anomalies SET acknowledged = true WHERE id = %s"
 
+# The district's own forecast (analytics forecasts districts as series ``district:<id>``),
+# its latest run; the mean of its sensors' forecasts for a metric it has none of.
 NEXT_24H = """
+WITH latest AS (
+    SELECT DISTINCT ON (f.device_id, f.metric, f.time) f.device_id, f.metric, f.time, f.yhat, f.hi95
+    FROM forecasts f
+    WHERE (f.device_id = 'district:' || %(district)s
+           OR f.device_id IN (SELECT device_id FROM devices WHERE district = %(district)s))
+      AND f.metric = ANY(%(metrics)s) AND f.time BETWEEN now() AND now() + interval '24 hours'
+    ORDER BY f.device_id, f.metric, f.time, f.made_at DESC
+), chosen AS (
+    SELECT * FROM latest l
+    WHERE l.device_id = 'district:' || %(district)s
+       OR NOT EXISTS (SELECT 1 FROM latest g WHERE g.device_id = 'district:' || %(district)s AND g.metric = l.metric)
+)
 SELECT metric, time_bucket('1 hour', time) AS hour, avg(yhat), max(hi95)
-FROM forecasts f JOIN devices d ON d.device_id = f.device_id
-WHERE d.district = %s AND f.metric = ANY(%s) AND f.time BETWEEN now() AND now() + interval '24 hours'
-GROUP BY 1, 2 ORDER BY 1, 2
+FROM chosen GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 
@@ -259,5 +271,5 @@ def acknowledge(dsn: str, anomaly_id: int) -> None:
 
 
 def next_24h(dsn: str, district_id: str, metrics: list[str]) -> pd.DataFrame:
-    rows = _fetch(dsn, NEXT_24H, (district_id, metrics))
+    rows = _fetch(dsn, NEXT_24H, {"district": district_id, "metrics": metrics})
     return pd.DataFrame(rows, columns=["metric", "hour", "yhat", "hi95"])

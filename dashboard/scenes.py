@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dash
+import numpy as np
 import pandas as pd
 from dash import Input, Output, State, callback
 from flask import current_app
@@ -97,7 +98,8 @@ class Live:
     devices: pd.DataFrame
     kpi: dict[str, Any]
     feed: pd.DataFrame
-    outlook: pd.DataFrame
+    outlook: pd.DataFrame  # the next 24 hours: metric, hour, yhat, hi95 (the district's own forecast)
+    timezone: str = "Asia/Seoul"
 
 
 def live(config: DashboardConfig) -> Live:
@@ -111,6 +113,7 @@ def live(config: DashboardConfig) -> Live:
         kpi=queries.kpis(config.dsn),
         feed=queries.anomaly_feed(config.dsn, config.district, limit=5),
         outlook=queries.next_24h(config.dsn, config.district, ["pm25_ugm3", "power_kw"]),
+        timezone=config.timezone,
     )
 
 
@@ -143,12 +146,18 @@ def stories(state: Live, lang: str = "ko") -> list[dict[str, str]]:
     """
     ko = lang == "ko"
     pm = _mean(state.devices, "pm25_ugm3")
-    peak = state.outlook.loc[state.outlook["metric"] == "pm25_ugm3", "yhat"]
-    peak_text = (
-        (f"24시간 최고 예상 {peak.max():.0f} µg/m³" if ko else f"next 24 h peak forecast {peak.max():.0f} µg/m³")
-        if len(peak)
-        else ("예측 준비 중" if ko else "forecast not ready yet")
-    )
+    pm_outlook = state.outlook[state.outlook["metric"] == "pm25_ugm3"]
+    if len(pm_outlook):
+        at = int(np.argmax(pm_outlook["yhat"].to_numpy(dtype=float)))
+        peak = float(pm_outlook["yhat"].iloc[at])
+        hour = pd.Timestamp(pm_outlook["hour"].iloc[at]).tz_convert(state.timezone).hour
+        peak_text = (
+            f"24시간 최고 예상 {peak:.0f} µg/m³ ({hour}시, {_grade(peak, ko)})"
+            if ko
+            else f"next 24 h peak forecast {peak:.0f} µg/m³ at {hour:02d}:00 ({_grade(peak, ko)})"
+        )
+    else:
+        peak_text = "예측 준비 중" if ko else "forecast not ready yet"
     power = _total(state.devices, "power_kw")
     traffic = _total(state.devices, "vehicle_count")
     speed = _mean(state.devices, "speed_kmh")

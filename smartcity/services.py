@@ -241,7 +241,9 @@ def analytics_loop(settings: Settings, stop: threading.Event, *, once: bool = Fa
 def run_dashboard(settings: Settings) -> int:
     from dashboard.app import DashboardConfig, create_app
 
-    app = create_app(DashboardConfig(dsn=settings.database_dsn(), district=settings.district))
+    app = create_app(
+        DashboardConfig(dsn=settings.database_dsn(), district=settings.district, timezone=settings.city_timezone)
+    )
     print(f"dashboard: http://{settings.dashboard_host}:{settings.dashboard_port}/", flush=True)
     app.run(host=settings.dashboard_host, port=settings.dashboard_port, debug=False)
     return 0

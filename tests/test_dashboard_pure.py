@@ -1,10 +1,11 @@
-"""The dashboard's pure parts: map layers, stories, staleness (no server, no browser)."""
+"""The dashboard's pure parts: map layers, stories, staleness (no browser); and the wall's outlook query."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+import psycopg
 
 from dashboard import mapspec, scenes
 
@@ -54,11 +55,20 @@ def test_stories_speak_korean_and_english_and_grade_pm25() -> None:
         devices=_devices(),
         kpi={"open_anomalies": 2, "newest": datetime.now(UTC), "readings_last_minute": 10},
         feed=pd.DataFrame({"explanation": ["meter energy-1 stuck for 3 h"]}),
-        outlook=pd.DataFrame({"metric": ["pm25_ugm3"], "hour": [datetime.now(UTC)], "yhat": [81.0], "hi95": [90.0]}),
+        outlook=pd.DataFrame(
+            {
+                "metric": ["pm25_ugm3", "pm25_ugm3", "power_kw"],
+                "hour": pd.to_datetime(["2026-11-25 07:00", "2026-11-25 08:00", "2026-11-25 09:00"], utc=True),
+                "yhat": [81.0, 40.0, 900.0],
+                "hi95": [90.0, 50.0, 990.0],
+            }
+        ),
     )
     ko, en = scenes.stories(state, "ko"), scenes.stories(state, "en")
     assert ko[0]["title"].startswith("지금 공기") and en[0]["title"] == "Air now · PM2.5"
     assert ko[0]["value"] == "75 µg/m³" and "나쁨" in ko[0]["note"] and "81" in ko[0]["note"]
+    # the peak's hour in the city's time (07:00 UTC is 16:00 in Seoul), with its grade
+    assert "16시, 매우 나쁨" in ko[0]["note"] and "at 16:00 (very bad)" in en[0]["note"]
     assert en[3]["value"] == "2" and "stuck" in en[3]["note"]
     assert en[1]["value"] == "0.10 MW"
 
@@ -67,3 +77,39 @@ def test_staleness_is_measured_from_the_newest_reading() -> None:
     now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     assert scenes.staleness(None, now) is None
     assert scenes.staleness(now - timedelta(minutes=3), now) == 180.0
+
+
+INSERT_FORECAST = (
+    "INSERT INTO forecasts (time, device_id, metric, made_at, model, yhat, lo80, hi80, lo95, hi95)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def test_the_walls_outlook_is_the_districts_own_forecast_when_there_is_one(dsn: str, unique: str) -> None:
+    from dashboard import queries
+
+    district = f"d{unique}"
+    sensors = [f"air-{unique}-{i}" for i in range(2)]
+    hours = pd.date_range(pd.Timestamp.now(tz="UTC").ceil("1h"), periods=3, freq="1h")
+    made = pd.Timestamp.now(tz="UTC")
+    rows = [(h, s, "pm25_ugm3", made, "mstl", 10.0 + i, 0, 0, 0, 30.0) for i, s in enumerate(sensors) for h in hours]
+    rows += [(h, s, "power_kw", made, "mstl", 100.0, 0, 0, 0, 120.0) for s in sensors for h in hours]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for s in sensors:
+            conn.execute("INSERT INTO devices (device_id, kind, district) VALUES (%s, 'air', %s)", (s, district))
+        with conn.cursor() as cur:
+            cur.executemany(INSERT_FORECAST, rows)
+        before = queries.next_24h(dsn, district, ["pm25_ugm3", "power_kw"])
+        # the district's own series appears (an older and a newer run of it): the newest is used
+        for when, level in ((made - pd.Timedelta(minutes=30), 99.0), (made, 42.0)):
+            conn.cursor().executemany(
+                INSERT_FORECAST,
+                [(h, f"district:{district}", "pm25_ugm3", when, "sarimax", level, 0, 0, 0, level + 5) for h in hours],
+            )
+        after = queries.next_24h(dsn, district, ["pm25_ugm3", "power_kw"])
+    pm_before = before[before["metric"] == "pm25_ugm3"]
+    assert len(pm_before) == 3 and (pm_before["yhat"] == 10.5).all()  # the sensors' mean, lacking its own
+    pm_after = after[after["metric"] == "pm25_ugm3"]
+    assert (pm_after["yhat"] == 42.0).all() and (pm_after["hi95"] == 47.0).all()
+    power = after[after["metric"] == "power_kw"]
+    assert (power["yhat"] == 100.0).all()  # no district series of power: still the sensors' mean
