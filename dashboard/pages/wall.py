@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
@@ -83,11 +84,12 @@ def load_base(_: int, loaded: str | None) -> tuple[Any, Any]:
 def refresh(_: int, story_tick: int, last_ok: str | None) -> tuple[Any, ...]:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     now = datetime.now(UTC)
-    clock = f"{now:%H:%M} UTC"
+    local = ZoneInfo(config.timezone)
+    clock = f"{now.astimezone(local):%H:%M %Z}"  # the city's own time: people read the wall in it
     try:
         state = scenes.live(config)
     except DataUnavailable:
-        since = f" since {last_ok[11:19]} UTC" if last_ok else ""
+        since = f" since {datetime.fromisoformat(last_ok).astimezone(local):%H:%M:%S %Z}" if last_ok else ""
         banner = f"⚠ 데이터베이스 연결 끊김 · database unreachable{since} — showing the last data received"
         return (dash.no_update, banner, "sc-banner wall-banner visible") + (dash.no_update,) * 3 + (clock, last_ok)
     stale_s = scenes.staleness(state.kpi["newest"], now)
