@@ -7,7 +7,8 @@
   ``wall_render_ratio``. The first frame holds the 4,000 buildings nearest the view's
   centre; ``wall_all_buildings_s`` is when the rest had followed.
 - ``callback_p95_ms``: the p95 of the data callbacks (operations refresh, 12-hours-ago
-  replay, building panel, anomaly feed, wall refresh) called in the app, 30 times each;
+  replay, building panel, anomaly feed, wall refresh) called in the app, 30 times each,
+  with six hours of hourly forecast runs stored for every series (the wall's outlook);
   baseline: the p95 of a one-row query through the same helper, ``callback_ratio``.
 - ``first_page_mb``: bytes the browser received for /wall's first render (compressed, as
   sent), against the bytes of its code alone (``first_page_ratio``: what the city's data adds).
@@ -38,6 +39,7 @@ from bench._stack import free_port, private_stack, report  # noqa: E402
 from bench.twin import buildings_grid  # noqa: E402
 from dashboard.app import DashboardConfig, create_app  # noqa: E402
 from sensors_sim.backfill import backfill  # noqa: E402
+from sensors_sim.signals import METRICS_BY_KIND  # noqa: E402
 from twin import store  # noqa: E402
 from twin.crs import METRIC_CRS  # noqa: E402
 from twin.district import District  # noqa: E402
@@ -67,6 +69,31 @@ def big_district(n_buildings: int, n_devices: int) -> District:
     hull = buildings.union_all().convex_hull
     dongs = gpd.GeoDataFrame({"code": ["bench"]}, geometry=[hull], crs=METRIC_CRS)
     return District("bench", "bench", "bench", hull.centroid, dongs, buildings, sites, "synthetic bench city")
+
+
+def seed_forecasts(conn: psycopg.Connection[tuple[object, ...]], sites: pd.DataFrame, district: str) -> int:
+    """Six hourly runs of 24-hour forecasts for every device metric and the district's own
+    series, as the analytics service leaves them (it keeps 6 hours of runs): the wall's
+    outlook query reads these. The values do not matter here, only how many rows there are."""
+    now = pd.Timestamp.now(tz="UTC").floor("1h")
+    series = [(d, m) for d, k in zip(sites["device_id"], sites["kind"], strict=True) for m in METRICS_BY_KIND[k]]
+    series += [(f"district:{district}", m) for m in ("pm25_ugm3", "power_kw")]
+    rows = 0
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY forecasts (time, device_id, metric, made_at, model, yhat, lo80, hi80, lo95, hi95) FROM STDIN"
+        ) as copy,
+    ):
+        for run in range(6):
+            made = now - pd.Timedelta(hours=run)
+            for hour in range(1, 25):
+                at = made + pd.Timedelta(hours=hour)
+                for device_id, metric in series:
+                    copy.write_row((at, device_id, metric, made, "mstl", 10.0, 8.0, 12.0, 7.0, 13.0))
+                    rows += 1
+    conn.commit()
+    return rows
 
 
 def p95(values: list[float]) -> float:
@@ -156,6 +183,7 @@ def main() -> int:
             fleet = pd.DataFrame({"device_id": district.sites["device_id"], "kind": district.sites["kind"]})
             loaded = backfill(conn, fleet, end - timedelta(days=args.days), end, interval_s=300, seed=3,
                               anomalies_per_device_day=0.2, run_id="bench")  # fmt: skip
+            forecast_rows = seed_forecasts(conn, district.sites, "bench")
             conn.execute("ANALYZE")
         app = create_app(DashboardConfig(dsn=dsn, district="bench", refresh_s=10))
         port = free_port()
@@ -182,6 +210,7 @@ def main() -> int:
         "baseline_code_mb": round(base_mb, 2),
         "first_page_ratio": round(wall_mb / base_mb, 2),
         "readings": loaded.rows,
+        "forecast_rows": forecast_rows,
         "buildings": args.buildings,
         "devices": args.devices,
         "days": args.days,
