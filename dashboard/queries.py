@@ -193,22 +193,26 @@ ORDER BY a.detected_at DESC LIMIT %s
 ACKNOWLEDGE = "UPDATE anomalies SET acknowledged = true WHERE id = %s"
 
 # The district's own forecast (analytics forecasts districts as series ``district:<id>``),
-# its latest run; the mean of its sensors' forecasts for a metric it has none of.
+# its newest run: a primary-key range of a few hundred rows.
 NEXT_24H = """
+SELECT DISTINCT ON (metric, time) metric, time, yhat, hi95
+FROM forecasts
+WHERE device_id = 'district:' || %(district)s AND metric = ANY(%(metrics)s)
+  AND time BETWEEN now() AND now() + interval '24 hours'
+ORDER BY metric, time, made_at DESC
+"""
+
+# For a metric the district has no series of: the mean of its sensors' newest forecasts
+# (runs of the last two hours only: the service keeps six hours of them).
+NEXT_24H_SENSORS = """
 WITH latest AS (
-    SELECT DISTINCT ON (f.device_id, f.metric, f.time) f.device_id, f.metric, f.time, f.yhat, f.hi95
-    FROM forecasts f
-    WHERE (f.device_id = 'district:' || %(district)s
-           OR f.device_id IN (SELECT device_id FROM devices WHERE district = %(district)s))
-      AND f.metric = ANY(%(metrics)s) AND f.time BETWEEN now() AND now() + interval '24 hours'
+    SELECT DISTINCT ON (f.device_id, f.metric, f.time) f.metric, f.time, f.yhat, f.hi95
+    FROM forecasts f JOIN devices d ON d.device_id = f.device_id
+    WHERE d.district = %(district)s AND f.metric = ANY(%(metrics)s) AND f.made_at > now() - interval '2 hours'
+      AND f.time BETWEEN now() AND now() + interval '24 hours'
     ORDER BY f.device_id, f.metric, f.time, f.made_at DESC
-), chosen AS (
-    SELECT * FROM latest l
-    WHERE l.device_id = 'district:' || %(district)s
-       OR NOT EXISTS (SELECT 1 FROM latest g WHERE g.device_id = 'district:' || %(district)s AND g.metric = l.metric)
 )
-SELECT metric, time_bucket('1 hour', time) AS hour, avg(yhat), max(hi95)
-FROM chosen GROUP BY 1, 2 ORDER BY 1, 2
+SELECT metric, time, avg(yhat), max(hi95) FROM latest GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 
@@ -271,5 +275,10 @@ def acknowledge(dsn: str, anomaly_id: int) -> None:
 
 
 def next_24h(dsn: str, district_id: str, metrics: list[str]) -> pd.DataFrame:
+    """The next 24 hours of forecasts of ``metrics``: the district's own series, or the
+    mean of its sensors' for a metric it has none of. Columns metric, hour, yhat, hi95."""
     rows = _fetch(dsn, NEXT_24H, {"district": district_id, "metrics": metrics})
+    missing = sorted(set(metrics) - {r[0] for r in rows})
+    if missing:
+        rows += _fetch(dsn, NEXT_24H_SENSORS, {"district": district_id, "metrics": missing})
     return pd.DataFrame(rows, columns=["metric", "hour", "yhat", "hi95"])
