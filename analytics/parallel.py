@@ -8,6 +8,7 @@ so the jobs do not change when a city outgrows one machine.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -58,7 +59,12 @@ class Runner:
         if self.workers == 1:
             return func(list(items))
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, initializer=_one_thread_each)
+            # forkserver, not fork: the service forking itself would copy its MQTT client's
+            # thread's locks into the workers half-held; a clean server process, with the
+            # analytics modules imported once, forks them
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["analytics.jobs"])
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_one_thread_each)
         parts = chunks(items, per_worker * self.workers)
         return [r for part in self._pool.map(func, parts) for r in part]
 
