@@ -33,6 +33,9 @@ function createDeck({ container, jsonInput, tooltip }) {
     width: "100%",
     height: "100%",
     controller: true,
+    // loaders.gl would fetch worker code and libraries from a CDN if a layer ever loaded
+    // a file: our layers get their data inline, and the exhibit may have no internet
+    loadOptions: { worker: false, useLocalLibraries: true },
     ...props,
     getTooltip: tooltipOf(tooltip),
   });
