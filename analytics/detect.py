@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analytics.outliers import widened
+
 # MAD to standard deviation for normal data.
 MAD_SCALE = 1.4826
 KINDS = ("spike", "level_shift", "drift", "stuck", "dropout", "noise_burst")
@@ -129,15 +131,14 @@ def baseline(
     week = 7 * steps_per_day
     weekly = _lagged(ref, y, [week, 2 * week, 3 * week])
     day_lags, weekend = _day_lags(series, steps_per_day, timezone)
-    daily = _lagged(ref, y, day_lags)
-    if weekend is not None:
+    if weekend is None:  # days of any kind: only for a series younger than two weeks
+        seasonal = _median_of_votes(weekly if len(y) >= 2 * week else _lagged(ref, y, day_lags))
+    else:
+        daily = _lagged(ref, y, day_lags)
         for row, lag in zip(daily[1:], day_lags[1:], strict=True):  # the day before always votes
             same = np.zeros(len(y), dtype=bool)
             same[lag:] = weekend[lag:] == weekend[:-lag]
             row[~same] = np.nan
-    if weekend is None:  # days of any kind: only for a series younger than two weeks
-        seasonal = _median_of_votes(weekly if len(y) >= 2 * week else daily)
-    else:
         weeks = np.isfinite(weekly).sum(axis=0)
         seasonal = np.where(weeks >= 2, _median_of_votes(weekly), _median_of_votes(np.vstack([weekly, daily])))
     local = _past_rolling(series, 12, "median").to_numpy()
@@ -337,14 +338,15 @@ def detect(
     residual = (series - expected).to_numpy(dtype=float)
     zs = z.to_numpy(dtype=float)
     for a, b in _runs(flags.to_numpy(), t.merge_gap_steps):
-        if np.nanmax(np.abs(np.nan_to_num(zs[a : b + 1]))) < t.min_peak_z and not wild[a : b + 1].any():
+        peak_z = float(np.max(np.abs(np.nan_to_num(zs[a : b + 1]))))
+        if peak_z < t.min_peak_z and not wild[a : b + 1].any():
             continue  # a long, mild wander (weather one sensor feels more): not worth an alarm
-        kind = classify(residual[a : b + 1], spike_max_steps=t.spike_max_steps)
         chunk = residual[a : b + 1]
+        kind = classify(chunk, spike_max_steps=t.spike_max_steps)
         worst = int(np.nanargmax(np.abs(chunk)))
         value = float(series.iloc[a + worst])
         typical = float(expected.iloc[a + worst])
-        severity = round(float(np.nanmax(np.abs(np.nan_to_num(zs[a : b + 1])))), 2)
+        severity = round(peak_z, 2)
         words = (
             f"{kind.replace('_', ' ')}: {value:.4g} against an expected {typical:.4g} "
             f"({value - typical:+.3g}, {severity:g} robust sd) over {_duration(series.index[a], series.index[b], step)}"
@@ -364,9 +366,7 @@ def scores(
     """
     expected = baseline(series, steps_per_day=steps_per_day, timezone=timezone)
     z = robust_z(series, expected, window=steps_per_day)
-    outliers = (z.abs() > outlier_z).to_numpy().copy()
-    outliers[1:] |= outliers[:-1].copy()
-    outliers[:-1] |= outliers[1:].copy()
+    outliers = widened((z.abs() > outlier_z).to_numpy())
     if outliers.any():
         reference = series.where(~outliers)
         expected = baseline(series, steps_per_day=steps_per_day, reference=reference, timezone=timezone)

@@ -103,18 +103,20 @@ def select(
             fitted[name], paths[name] = model, rows
     if not paths:
         raise SeriesError("no candidate model could be fitted to this series")
-    members = [name for name in paths if name != "seasonal_naive"]
+    members = list(paths)
     if len(members) >= 2:
         # the mean of the fitted models: combining forecasts is a well-known way to beat each
         paths[COMBINED] = [np.mean([paths[m][k] for m in members], axis=0) for k in range(origins)]
-    actual = [y[first + k * horizon_steps : first + (k + 1) * horizon_steps] for k in range(origins)]
-    errors = {name: np.concatenate([a - p for a, p in zip(actual, rows, strict=True)]) for name, rows in paths.items()}
-    mae = {name: float(np.mean(np.abs(err))) for name, err in errors.items()}
+
+    def errors_of(values: np.ndarray, rows: list[np.ndarray]) -> np.ndarray:
+        """``values`` over the held-out horizons less the forecasts made for them."""
+        held_out = [values[first + k * horizon_steps : first + (k + 1) * horizon_steps] for k in range(origins)]
+        return np.concatenate([a - p for a, p in zip(held_out, rows, strict=True)])
+
+    mae = {name: float(np.mean(np.abs(errors_of(y, rows)))) for name, rows in paths.items()}
     winner = min(mae, key=lambda name: mae[name])
-    err = errors[winner]
-    if observed is not None:  # the intervals are for what the sensor will report, outliers and all
-        seen = [observed[first + k * horizon_steps : first + (k + 1) * horizon_steps] for k in range(origins)]
-        err = np.concatenate([a - p for a, p in zip(seen, paths[winner], strict=True)])
+    # the intervals are for what the sensor will report, outliers and all
+    err = errors_of(y if observed is None else observed, paths[winner])
     sigma = float(np.sqrt(np.mean((err - np.median(err)) ** 2 + np.median(err) ** 2)))
     if winner == COMBINED:
         final: Fitted = Combined([fitted[m].extend(y, index) for m in members])

@@ -44,8 +44,15 @@ def seasonal_outliers(y: np.ndarray, season_steps: int, *, z: float = 5.0) -> tu
     if spread <= 0:
         return outlier, reference
     with np.errstate(invalid="ignore"):
-        outlier = np.abs(residual) > z * spread
-    outlier[1:] |= outlier[:-1].copy()
-    outlier[:-1] |= outlier[1:].copy()
+        outlier = widened(np.abs(residual) > z * spread)
     outlier &= np.isfinite(reference)
     return outlier, reference
+
+
+def widened(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with each True point's neighbours in time True too (a fault's edges are
+    rarely clean: the points either side of it go with it)."""
+    out = np.asarray(mask, dtype=bool).copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    return out
