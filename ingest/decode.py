@@ -98,7 +98,10 @@ def _fast_canonical(device: DeviceTopic, payload: bytes, now: datetime, limits: 
             time = datetime.fromisoformat(raw_time)
         except ValueError:
             return None
-        time = time.replace(tzinfo=UTC) if time.tzinfo is None else time.astimezone(UTC)
+        try:
+            time = time.replace(tzinfo=UTC) if time.tzinfo is None else time.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return None  # off the calendar in UTC: the general path says so
         if not (
             now - timedelta(seconds=limits.max_age_s) <= time <= now + timedelta(seconds=limits.future_tolerance_s)
         ):

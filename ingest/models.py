@@ -25,6 +25,9 @@ class Reason(StrEnum):
     NO_READINGS = "no_readings"
     RATE_LIMITED = "rate_limited"
     ACCOUNT_INACTIVE = "account_inactive"
+    TOO_MANY_DEVICES = "too_many_devices"
+    NOT_STORABLE = "not_storable"  # the database refused it; kept as a dead letter
+    INTERNAL_ERROR = "internal_error"  # a bug of ours; kept as a dead letter to replay
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +35,28 @@ class DeviceTopic:
     """Who a message is from, read off its topic (the topic is authoritative).
 
     ``scope`` is ``city`` or ``class``; ``group`` the district or class; ``owner`` the
-    device kind (city) or student (class); ``metric`` is set for per-metric topics.
+    device kind (city) or student (class); ``name`` the device segment of the topic;
+    ``metric`` is set for per-metric topics.
     """
 
     scope: str
     group: str
     owner: str
-    device_id: str
+    name: str
     metric: str | None = None
 
     @property
+    def device_id(self) -> str:
+        """The id readings are stored under. A student's device lives in its namespace,
+        ``<class>/<student>/<name>``: no topic segment holds a ``/``, so it can never be
+        a city device's id nor a classmate's."""
+        if self.scope == "class":
+            return f"{self.group}/{self.owner}/{self.name}"
+        return self.name
+
+    @property
     def errors_topic(self) -> str:
-        return f"{self.scope}/{self.group}/{self.owner}/{self.device_id}/errors"
+        return f"{self.scope}/{self.group}/{self.owner}/{self.name}/errors"
 
     @property
     def kind(self) -> str:

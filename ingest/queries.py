@@ -14,6 +14,8 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_staging (
 CREATE_LATEST_STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS ingest_latest (LIKE ingest_staging) ON COMMIT DELETE ROWS
 """
+CLEAR_STAGING = "DELETE FROM ingest_staging"
+CLEAR_LATEST_STAGING = "DELETE FROM ingest_latest"
 COPY_LATEST = "COPY ingest_latest (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
 
 COPY_READINGS = "COPY readings (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
@@ -57,4 +59,8 @@ ON CONFLICT DO NOTHING
 
 CLASS_ROSTER = """
 SELECT class_id, member, expires_at, revoked_at IS NOT NULL FROM class_members
+"""
+
+CLASS_DEVICES = """
+SELECT district, owner, device_id FROM devices WHERE source = 'class' AND owner IS NOT NULL
 """

@@ -52,6 +52,6 @@ def parse_topic(topic: str) -> DeviceTopic | None:
         scope=parts[0],
         group=parts[1],
         owner=parts[2],
-        device_id=parts[3],
+        name=parts[3],
         metric=parts[4] if len(parts) == 5 else None,
     )

@@ -26,12 +26,13 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest import metrics, queries
 from ingest._mqtt import FastClient
-from ingest.classroom import Member, RateLimit, Roster
+from ingest.classroom import ClassGuard, ClassLimits, Member, Roster
 from ingest.decode import Limits, decode
-from ingest.models import Decoded, Rejection
+from ingest.models import Decoded, Reason, Rejection
 from ingest.topics import CITY_EXAMPLE
 from ingest.writer import BatchResult, Message, Writer
 
@@ -62,8 +63,7 @@ class IngestConfig:
     writers: int = 2
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0  # 0: no /metrics endpoint
-    class_rate_per_s: float = 5.0  # per student device; 0 turns the limit off
-    class_burst: int = 20
+    class_limits: ClassLimits = field(default_factory=ClassLimits)
     roster_interval_s: float = 5.0
 
 
@@ -108,8 +108,7 @@ class IngestWorker:
         self._counters_lock = threading.Lock()
         self._fatal: Exception | None = None
         self._connected = threading.Event()
-        self._roster = Roster()
-        self._rate = RateLimit(config.class_rate_per_s, config.class_burst)
+        self._guard = ClassGuard(config.class_limits)
         self._client = self._make_client()
 
     # -- MQTT side (paho's thread) -------------------------------------------------
@@ -138,7 +137,10 @@ class IngestWorker:
             log.error("broker refused the connection: %s", reason)
             return
         topics = [f"$share/{SHARE_GROUP}/{t}" if self.config.shared else t for t in SUBSCRIPTIONS]
-        client.subscribe([(t, 1) for t in topics])
+        # Retained messages are not sent on (re)subscribing: a retained reading without a
+        # time would otherwise be stored again, stamped anew, after every reconnect.
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+        client.subscribe([(t, options) for t in topics])
         log.info("connected to %s:%s, subscribed to %s", self.config.mqtt_host, self.config.mqtt_port, topics)
 
     def _on_disconnect(
@@ -153,15 +155,24 @@ class IngestWorker:
 
     def _on_raw_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         now = datetime.now(UTC)
-        decoded = decode(topic, payload, now, self.config.limits)
-        device = decoded.topic
-        if device is not None and device.scope == "class" and decoded.rejection is None:
-            refusal = self._roster.check(device, now) or self._rate.check(device.device_id, time.monotonic())
-            if refusal is not None:
-                decoded = Decoded(device, (), refusal)
+        try:
+            decoded = self._admit(topic, payload, now)
+        except Exception as exc:  # paho's network thread must outlive any bug of ours
+            log.exception("decoding a message on %r failed; kept as a dead letter", topic[:200])
+            sentence = f"ingest failed on this message: {type(exc).__name__}: {exc}"
+            decoded = Decoded(None, (), Rejection(str(Reason.INTERNAL_ERROR), sentence))
         self._inbox.append(Message(mid, qos, topic, payload, now, decoded))
         if not self._wake.is_set():
             self._wake.set()
+
+    def _admit(self, topic: str, payload: bytes, now: datetime) -> Decoded:
+        decoded = decode(topic, payload, now, self.config.limits)
+        device = decoded.topic
+        if device is not None and device.scope == "class" and decoded.rejection is None:
+            refusal = self._guard.check(device, now, time.monotonic())
+            if refusal is not None:
+                return Decoded(device, (), refusal)
+        return decoded
 
     # -- writer side ---------------------------------------------------------------
     def run(self) -> Counters:
@@ -214,7 +225,7 @@ class IngestWorker:
             if time.monotonic() - slot.roster_read_at > self.config.roster_interval_s:
                 self._read_roster(slot.conn)
                 slot.roster_read_at = time.monotonic()
-        except Exception as exc:  # not a database outage: stop, unacknowledged, and report it
+        except Exception as exc:  # neither stored nor refused: leave it unacknowledged, stop, report
             log.exception("ingest writer failed; stopping without acknowledging the batch")
             self._fatal = exc
             self._stop.set()
@@ -225,13 +236,13 @@ class IngestWorker:
         try:
             with conn.transaction():
                 rows = conn.execute(queries.CLASS_ROSTER).fetchall()
+                devices = conn.execute(queries.CLASS_DEVICES).fetchall()
         except psycopg.errors.UndefinedTable:
             return  # a schema without classes: nothing to check
         except psycopg.OperationalError:
             return  # keep the last roster; the batch retry handles the outage
-        self._roster = Roster(
-            {(str(c), str(m)): Member(e, bool(r)) for c, m, e, r in rows}  # type: ignore[arg-type]
-        )
+        roster = Roster({(str(c), str(m)): Member(e, bool(r)) for c, m, e, r in rows})  # type: ignore[arg-type]
+        self._guard.update(roster, ((str(c), str(m), str(d)) for c, m, d in devices))
 
     def _serve_metrics(self) -> ThreadingHTTPServer | None:
         if not self.config.metrics_port:
@@ -334,7 +345,7 @@ class IngestWorker:
         if device is None:
             return  # no device to answer: the topic itself was wrong
         example_topic = (
-            f"class/{device.group}/{device.owner}/{device.device_id}" if device.scope == "class" else CITY_EXAMPLE
+            f"class/{device.group}/{device.owner}/{device.name}" if device.scope == "class" else CITY_EXAMPLE
         )
         body = {
             "topic": msg.topic,

@@ -11,6 +11,7 @@ and only then may the caller acknowledge it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,8 @@ from ingest.models import Decoded, Reading, Reason, Rejection
 
 # Dead letters keep at most this much of a payload (the size is kept in full).
 DEAD_LETTER_PAYLOAD_BYTES = 65536
+# Text columns of a dead letter keep at most this many characters.
+DEAD_LETTER_TEXT_CHARS = 2000
 
 
 @dataclass(slots=True)
@@ -70,7 +73,53 @@ class Writer:
         self._conn.commit()
 
     def write(self, messages: Sequence[Message]) -> BatchResult:
-        """Store a batch in one transaction. Raises psycopg errors; nothing is committed then."""
+        """Store a batch in one transaction; every message is stored or dead-lettered.
+
+        When the database refuses the batch for anything but a lost connection (a value
+        it will not take, a bug of ours), the batch is written again message by message,
+        each in its own savepoint, and a message the database still refuses becomes a
+        dead letter with the database's words: one bad message never stops the stream
+        and is never retried in a loop.
+
+        Raises:
+            psycopg.OperationalError: the database is unreachable; nothing was committed.
+        """
+        try:
+            return self._write_batch(messages)
+        except psycopg.OperationalError:
+            raise
+        except (psycopg.Error, ValueError, TypeError, OverflowError) as exc:
+            if self._conn.broken:
+                raise psycopg.OperationalError(f"connection lost while writing: {exc}") from exc
+            return self._write_one_by_one(messages)
+
+    def _write_one_by_one(self, messages: Sequence[Message]) -> BatchResult:
+        total = BatchResult(messages=len(messages))
+        with self._conn.transaction():
+            for msg in messages:
+                try:
+                    with self._conn.transaction():  # a savepoint per message
+                        one = self._write_batch([msg], outer=False)
+                except psycopg.OperationalError:
+                    raise
+                except (psycopg.Error, ValueError, TypeError, OverflowError) as exc:
+                    refusal = Rejection(
+                        str(Reason.NOT_STORABLE),
+                        f"the database refused this message: {type(exc).__name__}: {exc}",
+                        None,
+                    )
+                    one = BatchResult(messages=1, rejected=[(msg, refusal)])
+                    self._dead_letters(one.rejected)
+                # ON COMMIT DELETE ROWS waits for the end: one message's rows must not meet the next's
+                self._conn.execute(queries.CLEAR_STAGING)
+                self._conn.execute(queries.CLEAR_LATEST_STAGING)
+                total.readings += one.readings
+                total.inserted += one.inserted
+                total.redelivered |= one.redelivered
+                total.rejected.extend(one.rejected)
+        return total
+
+    def _write_batch(self, messages: Sequence[Message], *, outer: bool = True) -> BatchResult:
         result = BatchResult(messages=len(messages))
         readings: list[Reading] = []
         new_devices: dict[str, tuple[str, str, str, str, str | None]] = {}
@@ -99,7 +148,7 @@ class Writer:
                 new_devices[device.device_id] = (device.device_id, device.kind, device.group, device.scope, owner)
             readings.extend(decoded.readings)
         result.readings = len(readings)
-        with self._conn.transaction():
+        with self._conn.transaction() if outer else contextlib.nullcontext():
             if new_devices:
                 with self._conn.cursor() as cur:
                     cur.executemany(queries.REGISTER_DEVICE, list(new_devices.values()))
@@ -109,24 +158,25 @@ class Writer:
                 result.redelivered = self.redelivered_batches > before
                 self._upsert_latest(readings)
             if result.rejected:
-                with self._conn.cursor() as cur:
-                    cur.executemany(
-                        queries.INSERT_DEAD_LETTER,
-                        [
-                            (
-                                msg.received_at,
-                                msg.topic,
-                                msg.decoded.topic.device_id if msg.decoded.topic else None,
-                                msg.payload[:DEAD_LETTER_PAYLOAD_BYTES],
-                                len(msg.payload),
-                                rejection.reason,
-                                rejection.sentence,
-                            )
-                            for msg, rejection in result.rejected
-                        ],
-                    )
+                self._dead_letters(result.rejected)
         self._known.update(new_devices)
         return result
+
+    def _dead_letters(self, rejected: list[tuple[Message, Rejection]]) -> None:
+        rows = [
+            (
+                msg.received_at,
+                safe_text(msg.topic),
+                safe_text(msg.decoded.topic.device_id) if msg.decoded.topic else None,
+                msg.payload[:DEAD_LETTER_PAYLOAD_BYTES],
+                len(msg.payload),
+                safe_text(rejection.reason),
+                safe_text(rejection.sentence),
+            )
+            for msg, rejection in rejected
+        ]
+        with self._conn.cursor() as cur:
+            cur.executemany(queries.INSERT_DEAD_LETTER, rows)
 
     def _insert(self, readings: list[Reading]) -> int:
         """Store readings inside the caller's transaction; returns how many were new."""
@@ -159,3 +209,19 @@ def _copy(cur: psycopg.Cursor[tuple[object, ...]], statement: str, readings: lis
         copy.set_types(queries.READING_TYPES)
         for r in readings:
             copy.write_row(r)  # a Reading is the row: (time, device_id, metric, value)
+
+
+def safe_text(text: str) -> str:
+    """``text`` as PostgreSQL's text type takes it: no NUL, no lone surrogate, bounded.
+
+    NUL (which PostgreSQL text cannot hold) becomes the visible ``\\x00``; anything
+    UTF-8 cannot encode becomes its backslash escape.
+    """
+    cleaned = text.replace("\x00", "\\x00")
+    if len(cleaned) > DEAD_LETTER_TEXT_CHARS:
+        cleaned = cleaned[:DEAD_LETTER_TEXT_CHARS] + "…"
+    try:
+        cleaned.encode("utf-8")
+    except UnicodeEncodeError:
+        cleaned = cleaned.encode("utf-8", "backslashreplace").decode("utf-8")
+    return cleaned

@@ -31,7 +31,9 @@ from smartcity import _mosquitto, queries
 from smartcity.errors import SmartcityError
 from smartcity.settings import Settings
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+# No '.' in a class id: usernames are <class>.<member>, so the first '.' splits them
+# unambiguously, and the broker reserves client ids holding a '.' for class accounts.
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _MEMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # Simulated sensors students take over first: the ones whose changes show best.
 _TAKEOVER_KINDS = ("air", "noise", "traffic", "water", "energy", "parking", "light")
@@ -100,7 +102,7 @@ def create_class(
         SmartcityError: a bad id or name, an existing class, or a broker that cannot be updated.
     """
     if not _ID.match(class_id):
-        raise SmartcityError(f"class id {class_id!r} must be 1-32 lower-case letters, digits, '_', '.' or '-'")
+        raise SmartcityError(f"class id {class_id!r} must be 1-32 lower-case letters, digits, '_' or '-'")
     if not 0 < days <= 366:
         raise SmartcityError(f"--days must be in (0, 366], got {days}")
     members = _names(students, names, 1)
@@ -171,15 +173,22 @@ def sync(settings: Settings) -> int:
     """
     with psycopg.connect(settings.database_dsn()) as conn:
         rows = conn.execute(queries.ACTIVE_ACCOUNTS).fetchall()
-    accounts = [_mosquitto.Account(str(u), str(h), _acl(str(c), str(m), str(r), str(d))) for u, c, m, r, h, d in rows]
+    accounts = [
+        _mosquitto.Account(str(u), str(h), _acl(str(c), str(m), str(r), str(d)), e)
+        for u, c, m, r, h, d, e in rows
+    ]
     _mosquitto.write_accounts(settings, accounts)
     return len(accounts)
 
 
 def revoke(settings: Settings, target: str) -> int:
-    """Revoke one account (``<class>.<member>``) or a whole class; the broker forgets them at once."""
+    """Revoke one account (``<class>.<member>``) or a whole class; the broker forgets them at once.
+
+    A target holding a '.' names one account and nothing else (class ids hold none).
+    """
+    statement = queries.REVOKE_ACCOUNT if "." in target else queries.REVOKE_CLASS
     with psycopg.connect(settings.database_dsn()) as conn, conn.transaction():
-        rows = conn.execute(queries.REVOKE, (target, target)).fetchall()
+        rows = conn.execute(statement, (target,)).fetchall()
     if not rows:
         raise SmartcityError(f"no active account or class {target!r}")
     sync(settings)
@@ -229,7 +238,7 @@ def sheet_csv(settings: Settings, creds: list[Credential]) -> str:
 def example(settings: Settings, c: Credential) -> str:
     payload = '{"metrics": {"temperature_c": 21.5}}'
     return (
-        f"mosquitto_pub -h {settings.mqtt_host} -p {settings.mqtt_port} -V mqttv5 -q 1 -u {c.username} "
+        f"mosquitto_pub -h {settings.mqtt_host} -p {settings.mqtt_port} -V mqttv5 -q 1 -i {c.username} -u {c.username} "
         f"-P {c.password} -t class/{c.class_id}/{c.member}/my-sensor -m '{payload}'"
     )
 

@@ -21,7 +21,7 @@ ORDER BY m.class_id, m.role DESC, m.member
 """
 
 ACTIVE_ACCOUNTS = """
-SELECT m.username, m.class_id, m.member, m.role, m.password_hash, c.district
+SELECT m.username, m.class_id, m.member, m.role, m.password_hash, c.district, m.expires_at
 FROM class_members m JOIN classes c USING (class_id)
 WHERE m.revoked_at IS NULL AND m.expires_at > now()
 ORDER BY m.username
@@ -29,8 +29,14 @@ ORDER BY m.username
 
 TAKEN_DEVICES = "SELECT sim_device_id FROM class_members WHERE sim_device_id IS NOT NULL AND revoked_at IS NULL"
 
-REVOKE = """
+REVOKE_ACCOUNT = """
 UPDATE class_members SET revoked_at = now()
-WHERE revoked_at IS NULL AND (username = %s OR class_id = %s)
+WHERE revoked_at IS NULL AND username = %s
+RETURNING username, class_id, member, sim_device_id
+"""
+
+REVOKE_CLASS = """
+UPDATE class_members SET revoked_at = now()
+WHERE revoked_at IS NULL AND class_id = %s
 RETURNING username, class_id, member, sim_device_id
 """

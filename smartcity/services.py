@@ -42,6 +42,7 @@ def stop_on_signals(stop: threading.Event | None = None, callback: object = None
 
 # -- ingest -------------------------------------------------------------------------
 def ingest_config(settings: Settings, *, index: int = 0, shared: bool = False):  # type: ignore[no-untyped-def]
+    from ingest.classroom import ClassLimits
     from ingest.decode import Limits
     from ingest.worker import IngestConfig
 
@@ -65,8 +66,13 @@ def ingest_config(settings: Settings, *, index: int = 0, shared: bool = False): 
             max_age_s=settings.ingest_max_age_days * 86400,
         ),
         auto_register=settings.ingest_auto_register,
-        class_rate_per_s=settings.ingest_class_rate_per_s,
-        class_burst=settings.ingest_class_burst,
+        class_limits=ClassLimits(
+            account_rate_per_s=settings.ingest_class_rate_per_s,
+            account_burst=settings.ingest_class_burst,
+            class_rate_per_s=settings.ingest_class_total_rate_per_s,
+            class_burst=settings.ingest_class_total_burst,
+            account_max_devices=settings.ingest_class_max_devices,
+        ),
     )
 
 

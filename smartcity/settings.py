@@ -34,7 +34,11 @@ class Settings(BaseSettings):
     # Broker. Empty credentials mean the local stack's generated service account.
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(default=18830, ge=1, le=65535)
-    mqtt_demo_port: int = Field(default=18831, ge=0, le=65535, description="0 turns the anonymous listener off.")
+    mqtt_demo_port: int = Field(
+        default=0, ge=0, le=65535, description="Anonymous loopback listener (simulated district only); 0: none."
+    )
+    mqtt_sim_username: str = ""
+    mqtt_sim_password: SecretStr = SecretStr("")
     mqtt_username: str = ""
     mqtt_password: SecretStr = SecretStr("")
     mqtt_max_packet_bytes: int = Field(default=65536, ge=1024)
@@ -64,11 +68,14 @@ class Settings(BaseSettings):
     ingest_metrics_port: int = Field(default=9464, ge=0, le=65535, description="0 turns /metrics off.")
     ingest_writers: int = Field(default=2, ge=1, le=16)
     ingest_max_payload_bytes: int = Field(default=65536, ge=16)
-    ingest_future_tolerance_s: float = Field(default=300.0, ge=0)
-    ingest_max_age_days: float = Field(default=365.0, gt=0)
+    ingest_future_tolerance_s: float = Field(default=300.0, ge=0, le=366 * 86400)
+    ingest_max_age_days: float = Field(default=365.0, gt=0, le=36500)
     ingest_auto_register: bool = True
-    ingest_class_rate_per_s: float = Field(default=5.0, ge=0, description="per student device; 0 turns it off")
+    ingest_class_rate_per_s: float = Field(default=5.0, ge=0, description="per student account; 0 turns it off")
     ingest_class_burst: int = Field(default=20, ge=1)
+    ingest_class_total_rate_per_s: float = Field(default=50.0, ge=0, description="per class; 0 turns it off")
+    ingest_class_total_burst: int = Field(default=200, ge=1)
+    ingest_class_max_devices: int = Field(default=10, ge=1, description="devices one student account may register")
 
     @field_validator("city_timezone")
     @classmethod
@@ -124,6 +131,25 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"{self.secrets_file} is damaged ({exc}); remove it and run 'smartcity stack up'"
             ) from exc
+
+    def sim_mqtt_credentials(self) -> tuple[str, str]:
+        """(username, password) of the simulator: its own account on the local stack.
+
+        ``SMARTCITY_MQTT_SIM_USERNAME``/``PASSWORD`` win; a broker set by
+        ``SMARTCITY_MQTT_USERNAME`` without them is used with the service credentials.
+
+        Raises:
+            SettingsError: as :meth:`mqtt_credentials`.
+        """
+        if self.mqtt_sim_username:
+            return self.mqtt_sim_username, self.mqtt_sim_password.get_secret_value()
+        if self.mqtt_username:
+            return self.mqtt_credentials()
+        self.mqtt_credentials()  # the same errors when the stack's secrets are missing
+        stored = json.loads(self.secrets_file.read_text(encoding="utf-8"))
+        if "mqtt_sim_password" not in stored:
+            raise SettingsError(f"{self.secrets_file} has no simulator account: run 'smartcity stack up' again")
+        return str(stored["mqtt_sim_username"]), str(stored["mqtt_sim_password"])
 
 
 def load_settings(**overrides: object) -> Settings:

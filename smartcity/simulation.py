@@ -57,9 +57,7 @@ def _fleet(settings: Settings, conn: psycopg.Connection[tuple[object, ...]], dev
 
 
 def _sim_broker(settings: Settings) -> tuple[str, int, str, str]:
-    if settings.mqtt_demo_port:
-        return "127.0.0.1", settings.mqtt_demo_port, "", ""
-    username, password = settings.mqtt_credentials()
+    username, password = settings.sim_mqtt_credentials()  # its own account, not the anonymous listener
     return settings.mqtt_host, settings.mqtt_port, username, password
 
 
@@ -207,7 +205,8 @@ def trigger_scenario(settings: Settings, name: str, *, duration_s: float, wait_s
         raise SmartcityError(f"unknown scenario {name!r}; known: {', '.join(NAMES)}, or none to end them")
     if not 0 < duration_s <= 7 * 86400:
         raise SmartcityError(f"--duration must be in (0, 604800] seconds, got {duration_s}")
-    host, port, username, password = _sim_broker(settings)
+    host, port = settings.mqtt_host, settings.mqtt_port
+    username, password = settings.mqtt_credentials()  # an operator's request, not the simulator's
     topic = scenario_topic(settings.district)
     answered = threading.Event()
     answer: list[dict[str, object]] = []

@@ -35,18 +35,21 @@ def ensure_secrets(settings: Settings) -> dict[str, str]:
     path = settings.secrets_file
     try:
         stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        if {"db_password", "mqtt_service_username", "mqtt_service_password"} <= stored.keys():
+        if {"db_password", "mqtt_service_username", "mqtt_service_password", "mqtt_sim_password"} <= stored.keys():
             return stored
     except FileNotFoundError:
-        pass
+        stored = {}
     except ValueError as exc:
         raise StackError(f"{path} is damaged ({exc}); remove it and run 'smartcity stack up' again") from exc
     settings.home.mkdir(parents=True, exist_ok=True)
-    stored = {
+    fresh = {
         "db_password": secrets.token_urlsafe(24),
         "mqtt_service_username": _mosquitto.SERVICE_USERNAME,
         "mqtt_service_password": secrets.token_urlsafe(24),
+        "mqtt_sim_username": _mosquitto.SIM_USERNAME,
+        "mqtt_sim_password": secrets.token_urlsafe(24),
     }
+    stored = {**fresh, **stored}  # a file from an older version keeps what it has
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(stored, handle, indent=2)
@@ -57,7 +60,13 @@ def up(settings: Settings) -> list[str]:
     """Start whatever is not running yet. Returns one line per service saying what happened."""
     stored = ensure_secrets(settings)
     db_started = _postgres.up(settings, stored["db_password"])
-    broker_started = _mosquitto.up(settings, stored["mqtt_service_password"])
+    broker_started = _mosquitto.up(
+        settings,
+        {
+            _mosquitto.SERVICE_USERNAME: stored["mqtt_service_password"],
+            _mosquitto.SIM_USERNAME: stored["mqtt_sim_password"],
+        },
+    )
     return [
         f"database: {'started' if db_started else 'already running'} on port {settings.pg_port}",
         f"broker: {'started' if broker_started else 'already running'} on "

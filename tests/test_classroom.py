@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ingest.classroom import ClassLimits
 from ingest.worker import IngestConfig, IngestWorker
 from smartcity import classroom
 from smartcity.settings import Settings
@@ -49,7 +50,7 @@ def guarded_ingest(dsn: str, broker: Broker) -> Iterator[IngestWorker]:
     config = IngestConfig(
         dsn=dsn, mqtt_host=broker.host, mqtt_port=broker.port, mqtt_username=broker.username,
         mqtt_password=broker.password, client_id=f"class-ingest-{uuid.uuid4().hex[:6]}", batch_max_age_s=0.05,
-        class_rate_per_s=2.0, class_burst=10, roster_interval_s=0.3,
+        class_limits=ClassLimits(account_rate_per_s=2.0, account_burst=10), roster_interval_s=0.3,
     )  # fmt: skip
     worker = IngestWorker(config)
     thread = threading.Thread(target=worker.run, daemon=True)
@@ -69,7 +70,8 @@ class Student:
         self.connected = threading.Event()
         self.refused: object = None
         self.disconnected: object = None
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        # the broker binds a class account's client id to its username
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cred.username, protocol=mqtt.MQTTv5)
         self.client.username_pw_set(cred.username, cred.password if password is None else password)
         self.client.on_connect = self._on_connect
         self.client.on_message = lambda c, u, m: self.heard.append((m.topic, orjson.loads(m.payload)))
@@ -111,7 +113,8 @@ def test_students_readings_from_mosquitto_pub_and_paho_land_and_show_on_the_clas
     me = creds["student01"]
     tag = uuid.uuid4().hex[:6]
     subprocess.run(
-        ["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-u", me.username, "-P", me.password,
+        ["mosquitto_pub", "-h", broker.host, "-p", str(broker.port), "-i", f"{me.username}:cli",
+         "-u", me.username, "-P", me.password,
          "-V", "mqttv5", "-q", "1", "-t", f"class/{class_id}/student01/cli-{tag}",
          "-m", '{"metrics": {"temperature_c": 21.5}}'],
         check=True, timeout=10,
@@ -121,14 +124,16 @@ def test_students_readings_from_mosquitto_pub_and_paho_land_and_show_on_the_clas
     ack = student.publish(f"class/{class_id}/student01/paho-{tag}", orjson.dumps({"metrics": {"noise_dba": 48.0}}))
     assert not getattr(ack, "is_failure", True)
     student.close()
-    assert wait_for(lambda: _stored(conn, f"cli-{tag}") == 1 and _stored(conn, f"paho-{tag}") == 1, 10.0)
+    ns = f"{class_id}/student01"  # a student's devices live in their namespace
+    assert wait_for(lambda: _stored(conn, f"{ns}/cli-{tag}") == 1 and _stored(conn, f"{ns}/paho-{tag}") == 1, 10.0)
     # the class page's own query shows them, under this student only
     from dashboard import queries as page_queries
 
     dsn = conn.info.dsn
     accepted = page_queries.class_accepted(dsn, class_id, "student01")
-    assert {f"cli-{tag}", f"paho-{tag}"} <= set(accepted["device_id"])
-    assert not {f"cli-{tag}", f"paho-{tag}"} & set(page_queries.class_accepted(dsn, class_id, "student02")["device_id"])
+    mine = {f"{ns}/cli-{tag}", f"{ns}/paho-{tag}"}
+    assert mine <= set(accepted["device_id"])
+    assert not mine & set(page_queries.class_accepted(dsn, class_id, "student02")["device_id"])
 
 
 def test_every_refusal_stores_nothing_and_is_explained(
@@ -153,7 +158,7 @@ def test_every_refusal_stores_nothing_and_is_explained(
     for i in range(30):
         me.client.publish(f"class/{class_id}/student02/burst-{tag}", orjson.dumps({"metrics": {"temperature_c": i}}))
     assert wait_for(lambda: any(b.get("reason") == "rate_limited" for _, b in me.heard), 10.0)
-    assert 8 <= _stored(conn, f"burst-{tag}") <= 14
+    assert 8 <= _stored(conn, f"{class_id}/student02/burst-{tag}") <= 14
     answer = next(b for t, b in me.heard if b.get("reason") == "rate_limited")
     assert "slow down" in str(answer["sentence"]) and answer["example"]["topic"].startswith(f"class/{class_id}/")  # type: ignore[index]
     # a payload over the broker's size limit: the broker closes the connection, nothing lands
@@ -172,14 +177,14 @@ def test_every_refusal_stores_nothing_and_is_explained(
     time.sleep(1.0)
     other.client.publish(f"class/{class_id}/student03/late-{tag}", good, qos=1)
     assert wait_for(lambda: any(b.get("reason") == "account_inactive" for _, b in other.heard), 10.0)
-    assert _stored(conn, f"late-{tag}") == 0
+    assert _stored(conn, f"{class_id}/student03/late-{tag}") == 0
     other.close()
     # revoked: the broker forgets the account at once
     classroom.revoke(settings, creds["student02"].username)
     again = Student(broker, creds["student02"])
     assert wait_for(lambda: again.refused is not None, 5.0)
     again.close()
-    for device in (f"x-{tag}", f"y-{tag}", f"big-{tag}"):
+    for device in (f"x-{tag}", f"y-{tag}", f"{class_id}/student03/y-{tag}", f"{class_id}/student02/big-{tag}"):
         assert _stored(conn, device) == 0, device
 
 
@@ -278,14 +283,14 @@ def test_the_quick_start_python_example_works_as_written(
     doc = (Path(__file__).resolve().parents[1] / "docs" / "classroom.md").read_text(encoding="utf-8")
     code = re.search(r"```python\n(.*?)```", doc, re.S)
     assert code, "docs/classroom.md lost its Python example"
-    _, creds = klass
+    class_id, creds = klass
     me = creds["student01"]
     env = dict(os.environ, CLASS_USER=me.username, CLASS_PASSWORD=me.password, CLASS_BROKER=broker.host,
                CLASS_PORT=str(broker.port))  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code.group(1)], env=env, capture_output=True, text=True, timeout=30,
                           check=False)  # fmt: skip
     assert done.returncode == 0 and "sent True" in done.stdout, done.stderr
-    assert wait_for(lambda: _stored(conn, "my-sensor") >= 2, 10.0)  # temperature and humidity
+    assert wait_for(lambda: _stored(conn, f"{class_id}/student01/my-sensor") >= 2, 10.0)  # temperature and humidity
 
 
 def test_the_teacher_may_start_scenarios_and_students_may_not(broker: Broker, klass) -> None:  # type: ignore[no-untyped-def]

@@ -78,11 +78,11 @@ def test_bad_payload_goes_to_dead_letters_and_errors_topic(
         assert answers[0]["reason"] == "unknown_metric"
         assert "pm25_ugm3" in str(answers[0]["sentence"])  # the hint names the right metric
         dead = conn.execute(
-            "SELECT reason, topic, payload FROM dead_letters WHERE device_id = %s", (device,)
+            "SELECT reason, topic, payload FROM dead_letters WHERE device_id = %s", (f"aiot/student1/{device}",)
         ).fetchall()
         assert dead == [("unknown_metric", base, b'{"metrics": {"pm25": 12}}')]
         mosquitto_pub(broker, base, '{"metrics": {"pm25_ugm3": 12}}')
-        assert wait_for(lambda: _count(conn, device) == 1, 2.0)
+        assert wait_for(lambda: _count(conn, f"aiot/student1/{device}") == 1, 2.0)  # the student's namespace
     finally:
         listener.loop_stop()
         listener.disconnect()

@@ -11,6 +11,10 @@ from ingest.models import Reason
 
 # Numbers above this are read as epoch milliseconds rather than seconds (year 5138 in s).
 _EPOCH_MS_THRESHOLD = 1e11
+# The span a reading's time may have at all, before the (narrower) age and future limits:
+# it keeps every later step (UTC conversion, arithmetic, the database) inside the calendar.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +46,10 @@ def parse_time(raw: object, field: str) -> datetime:
         if abs(seconds) > _EPOCH_MS_THRESHOLD:
             seconds /= 1000.0
         try:
-            return datetime.fromtimestamp(seconds, UTC)
+            parsed = datetime.fromtimestamp(seconds, UTC)
         except (OverflowError, OSError, ValueError):
             raise PayloadError(Reason.BAD_TIMESTAMP, f"{field} = {raw!r} is outside the calendar", field) from None
+        return in_range(parsed, raw, field)
     if isinstance(raw, str):
         try:
             parsed = datetime.fromisoformat(raw.strip())
@@ -54,7 +59,25 @@ def parse_time(raw: object, field: str) -> datetime:
                 f"{field} = {raw!r} is not ISO 8601 (e.g. 2026-11-24T09:00:00+09:00) nor epoch seconds",
                 field,
             ) from None
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        return in_range(parsed, raw, field)
     raise PayloadError(Reason.BAD_TIMESTAMP, f"{field} has type {type(raw).__name__}; expected text or a number", field)
+
+
+def in_range(parsed: datetime, raw: object, field: str) -> datetime:
+    """``parsed`` in UTC (naive read as UTC) if it lies in the supported span.
+
+    Raises:
+        PayloadError: ``bad_timestamp`` for a time before 1970 or after 2199, or one whose
+            offset takes it off the calendar (``0001-01-01T00:00:00+01:00``).
+    """
+    try:
+        utc = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise PayloadError(
+            Reason.BAD_TIMESTAMP,
+            f"{field} = {str(raw)[:64]!r} is outside the supported range {EARLIEST:%Y-%m-%d}..{LATEST:%Y-%m-%d} (UTC)",
+            field,
+        )
+    return utc
