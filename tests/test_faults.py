@@ -22,6 +22,9 @@ from smartcity import _postgres, stack
 from smartcity.settings import Settings
 from tests.fixtures.services import wait_for
 from tests.fixtures.stack import Broker, cli_env
+from twin import store
+from twin._io import default_layers
+from twin.district import build_district
 
 pytestmark = pytest.mark.integration
 
@@ -154,3 +157,36 @@ def test_database_restart_mid_stream_loses_nothing(
     finally:
         ingest.send_signal(signal.SIGTERM)
         ingest.wait(30)
+
+
+def test_broker_restart_mid_stream_loses_nothing_and_keeps_the_class_accounts(
+    settings: Settings, dsn: str, broker: Broker, unique: str
+) -> None:
+    """What devices publish after a broker restart, before ingest is back, is kept for it
+    (Mosquitto's per_listener_settings dropped all of it), and students can still sign in."""
+    if settings.dsn:
+        pytest.skip("restarting the broker needs the local stack")
+    from bench import _faults
+    from smartcity import classroom
+
+    with psycopg.connect(dsn) as conn:
+        if not store.has_district(conn, settings.district):
+            store.save_district(conn, build_district(*default_layers(), n_devices=40))
+    class_id = f"f{unique[:6]}"
+    student = classroom.create_class(settings, class_id, students=1, names=[], days=1)[1]
+    result = _faults.run(settings, _env(settings, f"fault-broker-{unique}"), f"b{unique}", count=20_000,
+                         faults=("broker",), timeout_s=180)  # fmt: skip
+    assert result.faults == ["broker"]
+    assert (result.lost, result.duplicates) == (0, 0), result
+    signed_in = threading.Event()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=student.username, protocol=mqtt.MQTTv5)
+    client.username_pw_set(student.username, student.password)
+    client.on_connect = lambda c, u, f, reason, p: signed_in.set() if not reason.is_failure else None
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        assert signed_in.wait(10), "the broker restart lost the class accounts"
+    finally:
+        client.loop_stop()
+        client.disconnect()
+        classroom.revoke(settings, class_id)
