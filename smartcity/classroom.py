@@ -174,8 +174,7 @@ def sync(settings: Settings) -> int:
     with psycopg.connect(settings.database_dsn()) as conn:
         rows = conn.execute(queries.ACTIVE_ACCOUNTS).fetchall()
     accounts = [
-        _mosquitto.Account(str(u), str(h), _acl(str(c), str(m), str(r), str(d)), e)
-        for u, c, m, r, h, d, e in rows
+        _mosquitto.Account(str(u), str(h), _acl(str(c), str(m), str(r), str(d)), e) for u, c, m, r, h, d, e in rows
     ]
     _mosquitto.write_accounts(settings, accounts)
     return len(accounts)

@@ -100,7 +100,8 @@ def service_ingest(dsn: str, broker: Broker) -> Iterator[IngestWorker]:
     config = IngestConfig(
         dsn=dsn, mqtt_host=broker.host, mqtt_port=broker.port, mqtt_username=broker.username,
         mqtt_password=broker.password, client_id=f"smartcity-ingest-{uuid.uuid4().hex[:6]}", batch_max_age_s=0.05,
-        class_limits=ClassLimits(account_rate_per_s=2.0, account_burst=10, account_max_devices=5), roster_interval_s=0.3,
+        class_limits=ClassLimits(account_rate_per_s=2.0, account_burst=10, account_max_devices=5),
+        roster_interval_s=0.3,
     )  # fmt: skip
     worker = IngestWorker(config)
     thread = threading.Thread(target=worker.run, daemon=True)
