@@ -46,10 +46,10 @@ ON CONFLICT (device_id) DO NOTHING
 
 KNOWN_DEVICES = "SELECT device_id FROM devices"
 
-INSERT_DEAD_LETTER = """
-INSERT INTO dead_letters (received_at, topic, device_id, payload, payload_bytes, reason, detail)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
+COPY_DEAD_LETTERS = """
+COPY dead_letters (received_at, topic, device_id, payload, payload_bytes, reason, detail) FROM STDIN (FORMAT BINARY)
 """
+DEAD_LETTER_TYPES = ("timestamptz", "text", "text", "bytea", "int4", "text", "text")
 
 INSERT_STATS = """
 INSERT INTO ingest_stats (time, worker, messages, readings, rejected, batch_latency_ms)

@@ -139,7 +139,11 @@ class IngestWorker:
         topics = [f"$share/{SHARE_GROUP}/{t}" if self.config.shared else t for t in SUBSCRIPTIONS]
         # Retained messages are not sent on (re)subscribing: a retained reading without a
         # time would otherwise be stored again, stamped anew, after every reconnect.
-        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+        # No Local: ingest's own answers on .../errors need not come back to it (MQTT v5
+        # forbids the flag on shared subscriptions, where they still arrive and are skipped).
+        options = SubscribeOptions(
+            qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND, noLocal=not self.config.shared
+        )
         client.subscribe([(t, options) for t in topics])
         log.info("connected to %s:%s, subscribed to %s", self.config.mqtt_host, self.config.mqtt_port, topics)
 

@@ -175,8 +175,11 @@ class Writer:
             )
             for msg, rejection in rejected
         ]
-        with self._conn.cursor() as cur:
-            cur.executemany(queries.INSERT_DEAD_LETTER, rows)
+        # COPY: a flood of refused messages (a broken fleet, a fuzzer) is written as fast as readings
+        with self._conn.cursor() as cur, cur.copy(queries.COPY_DEAD_LETTERS) as copy:
+            copy.set_types(queries.DEAD_LETTER_TYPES)
+            for row in rows:
+                copy.write_row(row)
 
     def _insert(self, readings: list[Reading]) -> int:
         """Store readings inside the caller's transaction; returns how many were new."""

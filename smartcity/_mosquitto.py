@@ -199,8 +199,10 @@ def build_plugin(target: Path) -> None:
     """
     if target.exists() and target.stat().st_mtime >= PLUGIN_SOURCE.stat().st_mtime:
         return
-    if not Path("/usr/include/mosquitto_broker.h").exists():
-        raise StackError("Mosquitto's plugin headers are missing: install mosquitto-dev (scripts/setup does)")
+    if not all(Path("/usr/include", h).exists() for h in ("mosquitto.h", "mosquitto_broker.h", "mosquitto_plugin.h")):
+        raise StackError(
+            "Mosquitto's plugin headers are missing: install mosquitto-dev and libmosquitto-dev (scripts/setup does)"
+        )
     compiler = proc.find_binary("cc", Path("/usr/bin/cc"), package="build-essential")
     staged = target.with_name(target.name + ".new")
     result = subprocess.run(
