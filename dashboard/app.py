@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dash
 from dash import dcc, html
 from flask import Response, request
+
+from dashboard import auth
 
 HERE = Path(__file__).resolve().parent
 # deck.gl's core, layers and JSON converter, built by scripts/build-deck from deckjs/entry.js
@@ -23,6 +27,10 @@ class DashboardConfig:
     district: str = "goyang"
     refresh_s: float = 5.0
     timezone: str = "Asia/Seoul"  # the city's: the hours the wall and the exhibit speak of
+    # Signs the session cookies; empty gives a random one (sessions end with the process).
+    secret_key: str = ""
+    operators: dict[str, str] = field(default_factory=dict)  # username -> werkzeug password hash
+    secure_cookies: bool = False  # True behind HTTPS
 
 
 def create_app(config: DashboardConfig) -> dash.Dash:
@@ -65,13 +73,41 @@ def create_app(config: DashboardConfig) -> dash.Dash:
     def _health() -> Response:
         return Response("ok\n", mimetype="text/plain")
 
-    app.layout = html.Div(
+    auth.install(
+        app.server,
+        dsn=config.dsn,
+        secret_key=config.secret_key or secrets.token_urlsafe(32),
+        operators=dict(config.operators),
+        secure_cookies=config.secure_cookies,
+    )
+    app.layout = _layout  # a function: the header says who is signed in, per request
+    return app
+
+
+def _layout() -> html.Div:
+    user = auth.current_user()
+    if user is None:
+        account: list[Any] = [html.A("로그인 · Sign in", href="/login", id="nav-login", className="sc-account")]
+    else:
+        account = [
+            html.Span(f"{user.name} ({user.role})", id="nav-user", className="sc-account"),
+            html.Form(
+                html.Button("로그아웃 · Sign out", type="submit", id="nav-logout"),
+                method="post",
+                action="/logout",
+                className="sc-account",
+            ),
+        ]
+    return html.Div(
         [
             html.Div(
                 [
                     html.H1("고양 스마트시티센터 · Goyang Smart City Center"),
                     html.Nav(
-                        [dcc.Link(page["name"], href=page["relative_path"]) for page in dash.page_registry.values()],
+                        [
+                            *(dcc.Link(p["name"], href=p["relative_path"]) for p in dash.page_registry.values()),
+                            *account,
+                        ],
                         className="sc-nav",
                     ),
                 ],
@@ -80,4 +116,3 @@ def create_app(config: DashboardConfig) -> dash.Dash:
             dash.page_container,
         ]
     )
-    return app

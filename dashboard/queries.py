@@ -100,10 +100,17 @@ WHERE d.district = %s AND d.owner = %s
 ORDER BY r.time DESC LIMIT %s
 """
 
+# The payload's bytes as stored (decoded here, not by the database: a student's binary
+# garbage must not break their own page); the namespace by prefix, not LIKE ('_' is a wildcard).
 CLASS_REJECTED = """
-SELECT received_at, topic, reason, detail, left(convert_from(payload, 'UTF8'), 200)
-FROM dead_letters WHERE topic LIKE %s AND received_at > now() - interval '1 day'
+SELECT received_at, topic, reason, detail, substring(payload FROM 1 FOR 400)
+FROM dead_letters WHERE starts_with(topic, %s) AND received_at > now() - interval '1 day'
 ORDER BY received_at DESC LIMIT %s
+"""
+
+CLASS_ACCOUNT = """
+SELECT m.class_id, m.member, m.role, m.password_hash, m.expires_at, m.revoked_at IS NOT NULL
+FROM class_members m WHERE m.username = %s
 """
 
 
@@ -121,9 +128,18 @@ def class_accepted(dsn: str, class_id: str, member: str, limit: int = 20) -> pd.
 
 
 def class_rejected(dsn: str, class_id: str, member: str, limit: int = 20) -> pd.DataFrame:
-    pattern = f"class/{class_id.replace('%', '')}/{member.replace('%', '')}/%"
-    rows = _fetch(dsn, CLASS_REJECTED, (pattern, limit))
+    rows = _fetch(dsn, CLASS_REJECTED, (f"class/{class_id}/{member}/", limit))
+    rows = [(*row[:4], bytes(row[4]).decode("utf-8", "replace")[:200]) for row in rows]
     return pd.DataFrame(rows, columns=["received_at", "topic", "reason", "detail", "payload"])
+
+
+def class_account(dsn: str, username: str) -> dict[str, Any] | None:
+    """A class account's role, hash and state, for signing in; None when there is none."""
+    rows = _fetch(dsn, CLASS_ACCOUNT, (username,))
+    if not rows:
+        return None
+    keys = ("class_id", "member", "role", "password_hash", "expires_at", "revoked")
+    return dict(zip(keys, rows[0], strict=True))
 
 
 # -- the twin's other layers, the time slider, the building panel, the anomaly feed ----

@@ -177,6 +177,25 @@ def _dashboard(settings: Settings, args: argparse.Namespace) -> int:
     return services.run_dashboard(settings)
 
 
+def _operator(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import operators
+
+    if args.action == "list":
+        for name in sorted(operators.load(settings)):
+            print(name)
+        return 0
+    if not args.name:
+        raise SmartcityError(f"operator {args.action} needs a name")
+    if args.action == "remove":
+        operators.remove(settings, args.name)
+        print(f"operator {args.name} removed (signed-in sessions end when the dashboard restarts)")
+        return 0
+    given = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    password = operators.add(settings, args.name, given)
+    print(f"operator {args.name} added" + ("" if given else f"; password: {password}"))
+    return 0
+
+
 def _up(settings: Settings, args: argparse.Namespace) -> int:
     from smartcity import supervisor
 
@@ -283,6 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dashboard", help="serve the dashboard")
     p.set_defaults(handler=_dashboard)
+
+    p = sub.add_parser("operator", help="the dashboard's operator accounts")
+    p.add_argument("action", choices=["add", "list", "remove"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("--password-stdin", action="store_true", help="add: read the password from standard input")
+    p.set_defaults(handler=_operator)
 
     p = sub.add_parser("up", help="start the whole city: stack, twin, simulator, ingest, analytics, dashboard")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")

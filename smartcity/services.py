@@ -245,11 +245,36 @@ def analytics_loop(settings: Settings, stop: threading.Event, *, once: bool = Fa
 
 # -- dashboard ----------------------------------------------------------------------
 def run_dashboard(settings: Settings) -> int:
-    from dashboard.app import DashboardConfig, create_app
+    """Serve the dashboard with waitress (a production WSGI server) until stopped.
 
+    Raises:
+        SmartcityError: it would listen beyond this machine without operator accounts.
+    """
+    import waitress
+
+    from dashboard.app import DashboardConfig, create_app
+    from smartcity import operators
+
+    accounts = operators.load(settings)
+    if not _loopback(settings.dashboard_host) and not accounts:
+        raise SmartcityError(
+            f"SMARTCITY_DASHBOARD_HOST={settings.dashboard_host} would open the dashboard to the network without "
+            "operator accounts: add one with 'smartcity operator add NAME' first"
+        )
     app = create_app(
-        DashboardConfig(dsn=settings.database_dsn(), district=settings.district, timezone=settings.city_timezone)
+        DashboardConfig(
+            dsn=settings.database_dsn(),
+            district=settings.district,
+            timezone=settings.city_timezone,
+            secret_key=settings.dashboard_secret_key(),
+            operators=accounts,
+            secure_cookies=settings.dashboard_secure_cookies,
+        )
     )
     print(f"dashboard: http://{settings.dashboard_host}:{settings.dashboard_port}/", flush=True)
-    app.run(host=settings.dashboard_host, port=settings.dashboard_port, debug=False)
+    waitress.serve(app.server, host=settings.dashboard_host, port=settings.dashboard_port, threads=8, ident="smartcity")
     return 0
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # Services.
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = Field(default=8050, ge=1, le=65535)
+    dashboard_secret: SecretStr = SecretStr("")  # signs sessions; the local stack generates one
+    dashboard_secure_cookies: bool = False  # set when served over HTTPS
     district: str = "goyang"
     sim_devices: int = Field(default=40, ge=1)
     sim_interval_s: float = Field(default=5.0, gt=0)
@@ -131,6 +133,26 @@ class Settings(BaseSettings):
             raise SettingsError(
                 f"{self.secrets_file} is damaged ({exc}); remove it and run 'smartcity stack up'"
             ) from exc
+
+    def dashboard_secret_key(self) -> str:
+        """The key that signs the dashboard's sessions: the setting, else the local stack's.
+
+        Raises:
+            SettingsError: none is set outside the local stack, or a placeholder is used.
+        """
+        secret = self.dashboard_secret.get_secret_value()
+        if secret:
+            if self.environment == "production" and (secret.lower() in _PLACEHOLDER_SECRETS or len(secret) < 16):
+                raise SettingsError("SMARTCITY_DASHBOARD_SECRET is a placeholder or shorter than 16 characters")
+            return secret
+        try:
+            stored = json.loads(self.secrets_file.read_text(encoding="utf-8"))
+            return str(stored["dashboard_secret"])
+        except (FileNotFoundError, KeyError, ValueError):
+            raise SettingsError(
+                f"no dashboard secret: set SMARTCITY_DASHBOARD_SECRET or run 'smartcity stack up' "
+                f"to create one in {self.secrets_file}"
+            ) from None
 
     def sim_mqtt_credentials(self) -> tuple[str, str]:
         """(username, password) of the simulator: its own account on the local stack.

@@ -35,7 +35,8 @@ def ensure_secrets(settings: Settings) -> dict[str, str]:
     path = settings.secrets_file
     try:
         stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        if {"db_password", "mqtt_service_username", "mqtt_service_password", "mqtt_sim_password"} <= stored.keys():
+        wanted = {"db_password", "mqtt_service_username", "mqtt_service_password", "mqtt_sim_password"}
+        if (wanted | {"dashboard_secret"}) <= stored.keys():
             return stored
     except FileNotFoundError:
         stored = {}
@@ -48,6 +49,7 @@ def ensure_secrets(settings: Settings) -> dict[str, str]:
         "mqtt_service_password": secrets.token_urlsafe(24),
         "mqtt_sim_username": _mosquitto.SIM_USERNAME,
         "mqtt_sim_password": secrets.token_urlsafe(24),
+        "dashboard_secret": secrets.token_urlsafe(32),
     }
     stored = {**fresh, **stored}  # a file from an older version keeps what it has
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

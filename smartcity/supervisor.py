@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-from smartcity import db, stack, twin_commands
+from smartcity import db, operators, stack, twin_commands
 from smartcity.errors import SmartcityError
 from smartcity.settings import Settings
 
@@ -37,6 +37,7 @@ def run_city(settings: Settings, *, duration_s: float | None = None) -> int:
     if applied:
         print(f"database: applied {', '.join(applied)}", flush=True)
     twin_commands.load_district(settings, district=settings.district, only_if_missing=True)
+    operator_note = _demo_operator(settings)
 
     stop = threading.Event()
 
@@ -63,7 +64,9 @@ def run_city(settings: Settings, *, duration_s: float | None = None) -> int:
             )
     url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/"
     if _wait_http(url + "healthz", 30, procs["dashboard"]):
-        print(f"\nThe city is live: open {url}\n(logs in {log_dir}; Ctrl-C stops everything)\n", flush=True)
+        print(
+            f"\nThe city is live: open {url}\n{operator_note}(logs in {log_dir}; Ctrl-C stops everything)\n", flush=True
+        )
     failed = ""
     started = time.monotonic()
     while not stop.is_set():
@@ -87,6 +90,22 @@ def run_city(settings: Settings, *, duration_s: float | None = None) -> int:
         raise SmartcityError(failed)
     print("city stopped; 'smartcity stack down' stops the database and broker", flush=True)
     return 0
+
+
+def _demo_operator(settings: Settings) -> str:
+    """On the local stack, an operator account the first time, so the demo's actions work.
+
+    Its password is shown once and kept in ``<home>/demo-operator.txt`` (0600), for the
+    person who runs the demo on this machine; elsewhere operators are added by hand.
+    """
+    if settings.environment != "local" or operators.load(settings):
+        return ""
+    password = operators.add(settings, "operator")
+    note = settings.home / "demo-operator.txt"
+    fd = os.open(note, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(f"operator {password}\n")
+    return f"Operator sign-in (acknowledging anomalies): operator / {password} (kept in {note})\n"
 
 
 def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> bool:

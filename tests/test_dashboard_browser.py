@@ -15,9 +15,11 @@ import numpy as np
 import psycopg
 import pytest
 from PIL import Image, ImageStat
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from dashboard.app import DashboardConfig, create_app
+from smartcity import _mosquitto
 from tests.fixtures.stack import free_port
 from twin import store
 from twin._io import default_layers
@@ -29,6 +31,8 @@ CHROMIUM = os.environ.get("SMARTCITY_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(
     os.environ.get("SMARTCITY_SCREENSHOTS", Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots")
 )
+OPERATOR = ("opsadmin", "operator-test-password")
+STUDENT_PASSWORD = "ana-test-password"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
@@ -54,7 +58,8 @@ def dashboard_url(dsn: str) -> Iterator[str]:
                     (now, device_id, "pm25_ugm3" if device_id.startswith("air") else "power_kw", 10.0 + i),
                 )
         conn.commit()
-    app = create_app(DashboardConfig(dsn=dsn, district="goyang", refresh_s=2))
+    operators = {OPERATOR[0]: generate_password_hash(OPERATOR[1])}
+    app = create_app(DashboardConfig(dsn=dsn, district="goyang", refresh_s=2, secret_key="t" * 32, operators=operators))
     port = free_port()
     server = make_server("127.0.0.1", port, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -126,11 +131,15 @@ def test_class_page_lists_a_students_accepted_and_rejected_messages(
             "VALUES (%s, %s, 'goyang', now() + interval '1 day') ON CONFLICT DO NOTHING",
             (class_id, class_id),
         )
-        conn.execute(
-            "INSERT INTO class_members (username, class_id, member, role, password_hash, sim_device_id, expires_at) "
-            "VALUES (%s, %s, 'ana', 'student', 'x', 'air-0001', now() + interval '1 day') ON CONFLICT DO NOTHING",
-            (f"{class_id}.ana", class_id),
-        )
+        hashes = _mosquitto.hash_passwords([(f"{class_id}.ana", STUDENT_PASSWORD), (f"{class_id}.bob", "bob-password")])
+        for member in ("ana", "bob"):
+            conn.execute(
+                "INSERT INTO class_members (username, class_id, member, role, password_hash, sim_device_id, "
+                "expires_at) VALUES (%s, %s, %s, 'student', %s, %s, now() + interval '1 day') "
+                "ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash",
+                (f"{class_id}.{member}", class_id, member, hashes[f"{class_id}.{member}"],
+                 "air-0001" if member == "ana" else None),
+            )  # fmt: skip
         conn.execute(
             "INSERT INTO devices (device_id, kind, district, source, owner) VALUES (%s, 'student', %s, 'class', 'ana')",
             (f"esp-{tag}", class_id),
@@ -149,6 +158,10 @@ def test_class_page_lists_a_students_accepted_and_rejected_messages(
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{dashboard_url}/class?c={class_id}&s=ana")
+    page.wait_for_selector("#class-signin", timeout=20000)  # nothing of anyone's before signing in
+    assert page.locator("#class-accepted-table").count() == 0
+    _sign_in(page, dashboard_url, f"{class_id}.ana", STUDENT_PASSWORD, "/class")
+    page.goto(f"{dashboard_url}/class?c={class_id}&s=bob")  # asking for a classmate shows oneself
     page.wait_for_selector("#class-accepted-table", timeout=20000)
     assert f"esp-{tag}" in page.inner_text("#class-accepted-table")
     rejected = page.inner_text("#class-rejected-table")
@@ -157,6 +170,71 @@ def test_class_page_lists_a_students_accepted_and_rejected_messages(
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "class.png"))
     assert errors == [], errors
+    page.close()
+
+
+def _sign_in(page: object, base: str, username: str, password: str, next_path: str) -> None:
+    page.goto(f"{base}/login?next={next_path}")  # type: ignore[attr-defined]
+    page.fill("#login-username", username)  # type: ignore[attr-defined]
+    page.fill("#login-password", password)  # type: ignore[attr-defined]
+    page.click("#login-submit")  # type: ignore[attr-defined]
+    page.wait_for_selector("#nav-user", timeout=20000)  # type: ignore[attr-defined]
+
+
+def _acknowledged(dsn: str, anomaly_id: int) -> bool:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT acknowledged FROM anomalies WHERE id = %s", (anomaly_id,)).fetchone()
+    return bool(row and row[0])
+
+
+def test_operations_refuses_an_acknowledgement_without_login_and_accepts_it_after(
+    dashboard_url: str, browser: object, dsn: str
+) -> None:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "INSERT INTO anomalies (device_id, metric, started_at, ended_at, kind, severity, explanation) "
+            "VALUES ('air-0002', 'pm25_ugm3', now() - interval '10 minutes', now(), 'spike', 9.5, 'PM2.5 spike') "
+            "RETURNING id"
+        ).fetchone()
+        conn.commit()
+    assert row is not None
+    anomaly_id = int(row[0])
+    button = f"""[id='{{"index":{anomaly_id},"type":"ops-ack"}}']"""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+    page.goto(dashboard_url + "/")
+    page.wait_for_selector(button, timeout=20000)
+    page.click(button)
+    page.wait_for_selector("#ops-ack-note a", timeout=10000)  # "sign in as an operator"
+    assert not _acknowledged(dsn, anomaly_id)
+    # a forged callback from another site is refused before Dash sees it
+    forged = page.request.post(
+        dashboard_url + "/_dash-update-component", data="{}", headers={"Origin": "http://evil.example"}
+    )
+    assert forged.status == 403
+    _sign_in(page, dashboard_url, *OPERATOR, "/")
+    page.wait_for_selector(button, timeout=20000)
+    page.click(button)
+    deadline = time.monotonic() + 10
+    while not _acknowledged(dsn, anomaly_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _acknowledged(dsn, anomaly_id)
+    page.click("#nav-logout")
+    page.wait_for_selector("#nav-login", timeout=10000)
+    page.close()
+
+
+def test_wall_and_exhibit_need_no_login_and_a_wrong_password_is_refused(dashboard_url: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
+    for path, marker in (("/wall", "#wall-map"), ("/exhibit", "#exh-map")):
+        page.goto(dashboard_url + path)
+        page.wait_for_selector(marker, timeout=20000)
+        assert page.locator("#nav-login").count() == 1
+    page.goto(dashboard_url + "/login")
+    page.fill("#login-username", OPERATOR[0])
+    page.fill("#login-password", "not-the-password")
+    page.click("#login-submit")
+    page.wait_for_selector(".sc-login-error", timeout=10000)
+    assert page.locator("#nav-user").count() == 0
     page.close()
 
 

@@ -1,4 +1,9 @@
-"""Class (/class?c=<class>&s=<student>): a student's accepted and rejected messages, and how to publish."""
+"""Class (/class): a student's accepted and rejected messages, and how to publish.
+
+Only after signing in: a student with their class account sees themselves (the form's
+fields are ignored), a teacher any student of their class, an operator anyone
+(``/class?c=<class>&s=<student>`` fills the form for them).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import pandas as pd
 from dash import Input, Output, callback, clientside_callback, dcc, html
 from flask import current_app
 
-from dashboard import mapspec, queries, scenes
+from dashboard import auth, mapspec, queries, scenes
 from dashboard.app import DashboardConfig
 from dashboard.errors import DataUnavailable
 
@@ -70,6 +75,14 @@ def _table(frame: pd.DataFrame, table_id: str) -> html.Table | html.P:
     Input("class-student", "value"),
 )
 def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ...]:
+    user = auth.current_user()
+    if user is None:
+        ask = dcc.Link("수업 계정으로 로그인하세요 · sign in with your class account", href="/login?next=/class")
+        return html.P(ask, id="class-signin"), "", "", "", "", {"layers": []}
+    if user.role == "student":
+        class_id, student = user.class_id, user.member  # a student sees themselves, whatever the form says
+    if class_id and student and not user.may_see_class(class_id, student):
+        return html.P(f"{user.name} may not see {class_id} / {student}", id="class-forbidden"), "", "", "", "", {}
     if not class_id or not student:
         return (
             html.P("enter your class and student name / 수업과 학생 이름을 입력하세요"),
@@ -93,10 +106,11 @@ def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ..
         state = "revoked" if member["revoked"] else f"expires {member['expires_at']:%Y-%m-%d %H:%M} UTC"
         drive = f" · drives simulated sensor {member['sim_device_id']}" if member["sim_device_id"] else ""
         who = html.P(f"{class_id} / {student} ({member['role']}, {state}){drive}", id="class-member")
+    user_id = f"{class_id}.{student}"
     howto = html.Pre(
-        f"mosquitto_pub -V mqttv5 -q 1 -u {class_id}.{student} -P <password> "
+        f"mosquitto_pub -V mqttv5 -q 1 -i {user_id} -u {user_id} -P <password> "
         f'-t class/{class_id}/{student}/my-sensor -m \'{{"metrics": {{"temperature_c": 21.5}}}}\'\n'
-        f"mosquitto_sub -V mqttv5 -u {class_id}.{student} -P <password> -t 'class/{class_id}/{student}/#' -v"
+        f"mosquitto_sub -V mqttv5 -i {user_id}:watch -u {user_id} -P <password> -t 'class/{class_id}/{student}/#' -v"
     )
     # the student's simulated sensor stands out: the other sensors are left off
     mine = member["sim_device_id"] if member else None

@@ -11,7 +11,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from flask import current_app
 
-from dashboard import mapspec, panels, queries, scenes
+from dashboard import auth, mapspec, panels, queries, scenes
 from dashboard.app import DashboardConfig
 from dashboard.errors import DataUnavailable
 
@@ -69,7 +69,14 @@ def layout(**_: Any) -> html.Div:
                         ],
                         className="sc-map",
                     ),
-                    html.Div([html.H3("anomalies · 이상 징후"), html.Div(id="ops-feed")], className="sc-feed"),
+                    html.Div(
+                        [
+                            html.H3("anomalies · 이상 징후"),
+                            html.Div(id="ops-ack-note", role="status"),
+                            html.Div(id="ops-feed"),
+                        ],
+                        className="sc-feed",
+                    ),
                 ],
                 className="sc-main",
             ),
@@ -241,18 +248,35 @@ def close_panel(clicks: int | None) -> Any:
 
 @callback(
     Output("ops-feed", "children"),
+    Output("ops-ack-note", "children"),
     Input("ops-tick", "n_intervals"),
     Input({"type": "ops-ack", "index": ALL}, "n_clicks"),
 )
 def feed(_: int, clicks: list[int | None]) -> Any:
     config: DashboardConfig = current_app.config["SMARTCITY"]
+    note: Any = dash.no_update
     try:
         trigger = ctx.triggered_id
         if isinstance(trigger, dict) and trigger.get("type") == "ops-ack" and any(clicks):
-            queries.acknowledge(config.dsn, int(trigger["index"]))
-        return panels.feed_items(queries.anomaly_feed(config.dsn, config.district))
-    except DataUnavailable:
-        return dash.no_update
+            # checked here, on the server: the button is only a request, anyone can POST one
+            if auth.is_operator():
+                queries.acknowledge(config.dsn, _anomaly_id(trigger.get("index")))
+                note = ""
+            else:
+                note = dcc.Link("운영자로 로그인하세요 · sign in as an operator to acknowledge", href="/login?next=/")
+        return panels.feed_items(queries.anomaly_feed(config.dsn, config.district)), note
+    except (DataUnavailable, ValueError):
+        return dash.no_update, note
+
+
+def _anomaly_id(raw: object) -> int:
+    """The anomaly a button names; ValueError for anything but a positive integer."""
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise ValueError(f"not an anomaly id: {raw!r}")
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"not an anomaly id: {raw!r}")
+    return value
 
 
 clientside_callback(
