@@ -27,7 +27,7 @@ def private_stack(name: str, *, keep: bool = False) -> Iterator[Settings]:
     home = ROOT / ".smartcity" / name
     shutil.rmtree(home, ignore_errors=True)
     settings = load_settings(
-        home=home, pg_port=free_port(), mqtt_port=free_port(), mqtt_demo_port=free_port(), dsn="", mqtt_username=""
+        home=home, pg_port=free_port(), mqtt_port=free_port(), mqtt_demo_port=0, dsn="", mqtt_username=""
     )
     stack.up(settings)
     try:

@@ -31,6 +31,7 @@ from bench._stack import private_stack, report  # noqa: E402
 from sensors_sim.backfill import backfill  # noqa: E402
 from sensors_sim.publisher import SimConfig, run  # noqa: E402
 from sensors_sim.signals import generate, sample  # noqa: E402
+from smartcity.settings import Settings  # noqa: E402
 
 MIX = (
     ("energy",) * 5 + ("air",) * 3 + ("traffic",) * 3 + ("light",) * 3 + ("noise",) * 2 + ("parking",) * 2 + ("water",)
@@ -60,10 +61,12 @@ def generation_rate(fleet: pd.DataFrame, days: float) -> float:
     return rows / (time.perf_counter() - began)
 
 
-def live_share(settings_host: str, port: int, n_devices: int, seconds: float) -> tuple[float, float]:
+def live_share(settings: Settings, n_devices: int, seconds: float) -> tuple[float, float]:
     """(CPU share while publishing, CPU share of generating the same reports only)."""
     fleet = fleet_of(n_devices, seed=2)
-    config = SimConfig(mqtt_host=settings_host, mqtt_port=port, district="bench", interval_s=10.0, anomaly_rate=0.2)
+    user, password = settings.sim_mqtt_credentials()  # the simulator's own account, as in 'smartcity up'
+    config = SimConfig(mqtt_host=settings.mqtt_host, mqtt_port=settings.mqtt_port, district="bench", interval_s=10.0,
+                       anomaly_rate=0.2, mqtt_username=user, mqtt_password=password)  # fmt: skip
     stop = threading.Event()
     threading.Timer(seconds, stop.set).start()
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -93,7 +96,7 @@ def main() -> int:
                 conn, fleet, end - timedelta(days=args.days), end, interval_s=300, seed=42,
                 anomalies_per_device_day=0.2, run_id="bench",
             )  # fmt: skip
-        publishing, generating = live_share("127.0.0.1", settings.mqtt_demo_port, 10_000, args.live_s)
+        publishing, generating = live_share(settings, 10_000, args.live_s)
     figures = {
         "backfill_rows": result.rows,
         "backfill_wall_s": round(result.seconds, 1),

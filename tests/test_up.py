@@ -45,6 +45,7 @@ def test_up_runs_the_city_and_ctrl_c_stops_it(settings: Settings, dsn: str) -> N
         assert any(f"http://127.0.0.1:{port}/" in line for line in lines), lines
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
             assert response.status == 200
+            assert response.headers["Server"] == "smartcity", "not served by waitress"
         with psycopg.connect(dsn) as conn:
             deadline = time.time() + 20
             count = 0
@@ -62,3 +63,5 @@ def test_up_runs_the_city_and_ctrl_c_stops_it(settings: Settings, dsn: str) -> N
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert "city stopped" in out
+    everything = "".join(lines) + out
+    assert "Operator sign-in" in everything or (settings.home / "operators.json").exists()
