@@ -58,3 +58,5 @@ RUN_SPAN = """
 SELECT min(r.time), max(r.time) FROM readings r
 WHERE r.device_id IN (SELECT DISTINCT device_id FROM sim_anomalies WHERE run_id = %s)
 """
+
+ACKNOWLEDGE = "UPDATE anomalies SET acknowledged = true WHERE id = %s"

@@ -37,9 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench._stack import free_port, private_stack, report  # noqa: E402
 from bench.twin import buildings_grid  # noqa: E402
+from contract.kinds import METRICS_BY_KIND  # noqa: E402
 from dashboard.app import DashboardConfig, create_app  # noqa: E402
+from ingest.bulk import BulkWriter  # noqa: E402
+from ingest.registry import register_sited  # noqa: E402
 from sensors_sim.backfill import backfill  # noqa: E402
-from sensors_sim.signals import METRICS_BY_KIND  # noqa: E402
 from twin import store  # noqa: E402
 from twin.crs import METRIC_CRS  # noqa: E402
 from twin.district import District  # noqa: E402
@@ -179,10 +181,10 @@ def main() -> int:
         district = big_district(args.buildings, args.devices)
         end = datetime.now(UTC).replace(second=0, microsecond=0)
         with psycopg.connect(dsn) as conn:
-            store.save_district(conn, district)
+            store.save_district(conn, district, register=register_sited)
             fleet = pd.DataFrame({"device_id": district.sites["device_id"], "kind": district.sites["kind"]})
             loaded = backfill(conn, fleet, end - timedelta(days=args.days), end, interval_s=300, seed=3,
-                              anomalies_per_device_day=0.2, run_id="bench")  # fmt: skip
+                              anomalies_per_device_day=0.2, run_id="bench", sink=BulkWriter(conn))  # fmt: skip
             forecast_rows = seed_forecasts(conn, district.sites, "bench")
             conn.execute("ANALYZE")
         app = create_app(DashboardConfig(dsn=dsn, district="bench", refresh_s=10))

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._stack import private_stack, report  # noqa: E402
+from ingest.bulk import BulkWriter  # noqa: E402
 from sensors_sim.backfill import backfill  # noqa: E402
 from sensors_sim.publisher import SimConfig, run  # noqa: E402
 from sensors_sim.signals import generate, sample  # noqa: E402
@@ -94,7 +95,7 @@ def main() -> int:
         with psycopg.connect(settings.database_dsn()) as conn:
             result = backfill(
                 conn, fleet, end - timedelta(days=args.days), end, interval_s=300, seed=42,
-                anomalies_per_device_day=0.2, run_id="bench",
+                anomalies_per_device_day=0.2, run_id="bench", sink=BulkWriter(conn),
             )  # fmt: skip
         publishing, generating = live_share(settings, 10_000, args.live_s)
     figures = {

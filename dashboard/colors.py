@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import math
 
-# The metric that colours each kind of device, with the value at which it is "high".
-PRIMARY_METRIC: dict[str, tuple[str, float]] = {
-    "air": ("pm25_ugm3", 75.0),  # Korean PM2.5 "very bad" threshold, µg/m³
-    "noise": ("noise_dba", 80.0),
-    "traffic": ("vehicle_count", 60.0),
-    "parking": ("parking_occupied", 400.0),
-    "energy": ("power_kw", 200.0),
-    "water": ("water_level_m", 2.0),
-    "light": ("light_on", 1.0),
-    "footfall": ("footfall_count", 30.0),
+from contract.kinds import PRIMARY_METRIC as PRIMARY
+
+# The value at which each kind's primary metric (the contract's) is "high".
+HIGH_LEVEL: dict[str, float] = {
+    "air": 75.0,  # Korean PM2.5 "very bad" threshold, µg/m³
+    "noise": 80.0,
+    "traffic": 60.0,
+    "parking": 400.0,
+    "energy": 200.0,
+    "water": 2.0,
+    "light": 1.0,
+    "footfall": 30.0,
 }
+# (metric, high level) by kind
+PRIMARY_METRIC: dict[str, tuple[str, float]] = {kind: (metric, HIGH_LEVEL[kind]) for kind, metric in PRIMARY.items()}
 
 BUILDING_COLORS: dict[str, list[int]] = {
     "commercial": [96, 140, 210],

@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 import psycopg
 
+from analytics import episodes
+from contract.topics import class_topic
 from dashboard.errors import DataUnavailable
 
 DISTRICT = """
@@ -128,7 +130,7 @@ def class_accepted(dsn: str, class_id: str, member: str, limit: int = 20) -> pd.
 
 
 def class_rejected(dsn: str, class_id: str, member: str, limit: int = 20) -> pd.DataFrame:
-    rows = _fetch(dsn, CLASS_REJECTED, (f"class/{class_id}/{member}/", limit))
+    rows = _fetch(dsn, CLASS_REJECTED, (class_topic(class_id, member, ""), limit))
     rows = [(*row[:4], bytes(row[4]).decode("utf-8", "replace")[:200]) for row in rows]
     return pd.DataFrame(rows, columns=["received_at", "topic", "reason", "detail", "payload"])
 
@@ -206,7 +208,6 @@ WHERE d.district = %s AND NOT a.acknowledged AND a.detected_at > now() - interva
 ORDER BY a.detected_at DESC LIMIT %s
 """
 
-ACKNOWLEDGE = "UPDATE anomalies SET acknowledged = true WHERE id = %s"
 
 # The district's own forecast (analytics forecasts districts as series ``district:<id>``),
 # its newest run: a primary-key range of a few hundred rows.
@@ -283,9 +284,10 @@ def anomaly_feed(dsn: str, district_id: str, limit: int = 12) -> pd.DataFrame:
 
 
 def acknowledge(dsn: str, anomaly_id: int) -> None:
+    """Through analytics, which owns the anomalies table."""
     try:
         with psycopg.connect(dsn, connect_timeout=3) as conn:
-            conn.execute(ACKNOWLEDGE, (anomaly_id,))
+            episodes.acknowledge(conn, anomaly_id)
     except psycopg.Error as exc:
         raise DataUnavailable(f"database unavailable: {exc}") from exc
 

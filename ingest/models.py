@@ -7,6 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
+from contract.topics import DeviceTopic
+
+__all__ = ["Decoded", "DeviceTopic", "Reading", "Reason", "Rejection"]
+
 
 class Reason(StrEnum):
     """Why a message was rejected. Stable codes: dashboards and devices match on them."""
@@ -28,39 +32,6 @@ class Reason(StrEnum):
     TOO_MANY_DEVICES = "too_many_devices"
     NOT_STORABLE = "not_storable"  # the database refused it; kept as a dead letter
     INTERNAL_ERROR = "internal_error"  # a bug of ours; kept as a dead letter to replay
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceTopic:
-    """Who a message is from, read off its topic (the topic is authoritative).
-
-    ``scope`` is ``city`` or ``class``; ``group`` the district or class; ``owner`` the
-    device kind (city) or student (class); ``name`` the device segment of the topic;
-    ``metric`` is set for per-metric topics.
-    """
-
-    scope: str
-    group: str
-    owner: str
-    name: str
-    metric: str | None = None
-
-    @property
-    def device_id(self) -> str:
-        """The id readings are stored under. A student's device lives in its namespace,
-        ``<class>/<student>/<name>``: no topic segment holds a ``/``, so it can never be
-        a city device's id nor a classmate's."""
-        if self.scope == "class":
-            return f"{self.group}/{self.owner}/{self.name}"
-        return self.name
-
-    @property
-    def errors_topic(self) -> str:
-        return f"{self.scope}/{self.group}/{self.owner}/{self.name}/errors"
-
-    @property
-    def kind(self) -> str:
-        return self.owner if self.scope == "city" else "student"
 
 
 class Reading(NamedTuple):

@@ -64,3 +64,32 @@ SELECT class_id, member, expires_at, revoked_at IS NOT NULL FROM class_members
 CLASS_DEVICES = """
 SELECT district, owner, device_id FROM devices WHERE source = 'class' AND owner IS NOT NULL
 """
+
+# Bulk history (ingest/bulk.py): text COPY, a staging merge for rows stored already.
+COPY_READINGS_TEXT = "COPY readings (time, device_id, metric, value) FROM STDIN"
+CREATE_BULK_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS bulk_staging (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
+"""
+COPY_BULK_STAGING_TEXT = "COPY bulk_staging (time, device_id, metric, value) FROM STDIN"
+MERGE_BULK_STAGING = "INSERT INTO readings SELECT * FROM bulk_staging ON CONFLICT DO NOTHING"
+
+REFRESH_LATEST = """
+INSERT INTO latest_readings AS l (device_id, metric, time, value)
+SELECT DISTINCT ON (device_id, metric) device_id, metric, time, value
+FROM readings
+WHERE device_id = ANY(%s) AND time > %s
+ORDER BY device_id, metric, time DESC
+ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
+WHERE l.time < excluded.time
+"""
+
+# The twin's sited devices, registered with their place (ingest/registry.py).
+REGISTER_SITED = """
+INSERT INTO devices (device_id, kind, district, source, lon_deg, lat_deg, building_id)
+SELECT s.device_id, s.kind, s.district, 'city',
+       ST_X(ST_Transform(s.geom, 4326)), ST_Y(ST_Transform(s.geom, 4326)), s.building_id
+FROM device_sites s WHERE s.district = %s
+ON CONFLICT (device_id) DO UPDATE
+SET kind = excluded.kind, district = excluded.district, lon_deg = excluded.lon_deg,
+    lat_deg = excluded.lat_deg, building_id = excluded.building_id, auto_registered = false
+"""

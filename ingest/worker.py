@@ -28,17 +28,17 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from contract.topics import INGEST_SUBSCRIPTIONS
 from ingest import metrics, queries
 from ingest._mqtt import FastClient
 from ingest.classroom import ClassGuard, ClassLimits, Member, Roster
 from ingest.decode import Limits, decode
 from ingest.models import Decoded, Reason, Rejection
-from ingest.topics import CITY_EXAMPLE
 from ingest.writer import BatchResult, Message, Writer
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTIONS = ("city/#", "class/#")
+SUBSCRIPTIONS = INGEST_SUBSCRIPTIONS
 SHARE_GROUP = "smartcity-ingest"
 # Persistent session: the broker keeps our subscriptions and backlog this long offline.
 SESSION_EXPIRY_S = 7 * 24 * 3600
@@ -348,9 +348,7 @@ class IngestWorker:
         device = msg.decoded.topic
         if device is None:
             return  # no device to answer: the topic itself was wrong
-        example_topic = (
-            f"class/{device.group}/{device.owner}/{device.name}" if device.scope == "class" else CITY_EXAMPLE
-        )
+        example_topic = device.example_topic
         body = {
             "topic": msg.topic,
             "reason": rejection.reason,

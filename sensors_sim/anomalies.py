@@ -11,35 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from contract.kinds import VARIABLE_METRICS_BY_KIND
+from contract.vocabulary import FAULT_BOUNDS
 from sensors_sim.signals import Block, generate, hash_id, normal
 
 KINDS = ("spike", "level_shift", "drift", "stuck", "dropout", "noise_burst")
-# Metrics that can go wrong (cumulative counters, capacities and switches are left alone).
-AFFECTED = {
-    "air": ("pm25_ugm3", "pm10_ugm3", "no2_ppb"),
-    "noise": ("noise_dba",),
-    "traffic": ("vehicle_count", "speed_kmh"),
-    "parking": ("parking_occupied",),
-    "energy": ("power_kw",),
-    "water": ("water_level_m",),
-    "light": ("light_power_w",),
-    "footfall": ("footfall_count",),
-}
-# Where anomalies stay: odd, but what a working sensor can report (inside the ingest
-# vocabulary's ranges, which a test checks), so ingest stores them and analytics sees them.
-LIMITS = {
-    "pm25_ugm3": (0.0, 900.0),
-    "pm10_ugm3": (0.0, 1800.0),
-    "no2_ppb": (0.0, 1800.0),
-    "noise_dba": (20.0, 140.0),
-    "vehicle_count": (0.0, 90000.0),
-    "speed_kmh": (0.0, 250.0),
-    "parking_occupied": (0.0, 90000.0),
-    "power_kw": (0.0, 90000.0),
-    "water_level_m": (0.0, 45.0),
-    "light_power_w": (0.0, 9000.0),
-    "footfall_count": (0.0, 90000.0),
-}
+# Metrics that can go wrong, and where a fault stays: the contract's.
+AFFECTED = VARIABLE_METRICS_BY_KIND
+LIMITS = FAULT_BOUNDS
 _DURATION_H = {
     "spike": (0.0, 0.0),
     "level_shift": (2.0, 6.0),

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,15 @@ import psycopg
 
 from sensors_sim import anomalies, queries
 from sensors_sim.signals import generate
+
+
+class ReadingSink(Protocol):
+    """Where generated readings go: ingest's bulk writer (``ingest.bulk.BulkWriter``),
+    wired by the command line; the simulator itself writes no reading."""
+
+    def write_text_rows(self, payloads: Iterable[bytes]) -> None: ...
+
+    def refresh_latest(self, device_ids: list[str], since: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,9 +65,10 @@ def backfill(
     seed: int,
     anomalies_per_device_day: float,
     run_id: str,
+    sink: ReadingSink,
     progress: Callable[[int, int, int, float], None] | None = None,
 ) -> BackfillResult:
-    """Write readings for [start, end) and the ground truth of the anomalies in them."""
+    """Readings for [start, end) into ``sink``, and the ground truth of their anomalies into ``conn``."""
     started = time.perf_counter()
     start_s, end_s = start.timestamp(), end.timestamp()
     truth = anomalies.plan(
@@ -65,7 +76,6 @@ def backfill(
     )
     truth = anomalies.with_reference(fleet, truth, seed=seed, interval_s=interval_s)
     rows = 0
-    conn.execute(queries.CREATE_STAGING)
     day_s = 86400.0
     chunk_starts = np.arange(start_s, end_s, day_s)
     for n, chunk_start in enumerate(chunk_starts, 1):
@@ -75,12 +85,11 @@ def backfill(
         stamps = [datetime.fromtimestamp(float(t), UTC).isoformat() for t in times_s]
         payloads = [_text_rows(b.values, b.device_ids, stamps) for b in blocks]
         rows += sum(p.count(b"\n") for p in payloads)
-        _write(conn, payloads)
+        sink.write_text_rows(payloads)
         if progress:
             progress(n, len(chunk_starts), rows, time.perf_counter() - started)
     write_truth(conn, run_id, truth)
-    with conn.transaction():
-        conn.execute(queries.REFRESH_LATEST, (list(fleet["device_id"]), end - pd.Timedelta(days=1)))
+    sink.refresh_latest(list(fleet["device_id"]), end - pd.Timedelta(days=1))
     return BackfillResult(rows, len(truth), time.perf_counter() - started)
 
 
@@ -94,20 +103,6 @@ def write_truth(conn: psycopg.Connection[tuple[object, ...]], run_id: str, truth
                 for d, m, k, s, e, x in truth[anomalies.TRUTH_COLUMNS].itertuples(index=False, name=None)
             ],
         )
-
-
-def _write(conn: psycopg.Connection[tuple[object, ...]], payloads: list[bytes]) -> None:
-    try:
-        with conn.transaction(), conn.cursor() as cur, cur.copy(queries.COPY_READINGS_TEXT) as copy:
-            for payload in payloads:
-                copy.write(payload)
-    except psycopg.errors.UniqueViolation:
-        # Part of this day is stored already (a second backfill): keep what is new.
-        with conn.transaction(), conn.cursor() as cur:
-            with cur.copy(queries.COPY_STAGING_TEXT) as copy:
-                for payload in payloads:
-                    copy.write(payload)
-            cur.execute(queries.MERGE_STAGING)
 
 
 def progress_line(done: int, total: int, rows: int, elapsed_s: float, *, width: int = 30) -> str:

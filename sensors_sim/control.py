@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import orjson
 import pandas as pd
 
+from contract.kinds import METRICS_BY_KIND
 from sensors_sim.anomalies import LIMITS, TRUTH_COLUMNS
 from sensors_sim.errors import ControlError
-from sensors_sim.signals import METRICS_BY_KIND
 
 ACTIONS = ("set", "spike", "stuck", "release")
 DEFAULT_DURATION_S = 600.0

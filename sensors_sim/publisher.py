@@ -22,6 +22,14 @@ import paho.mqtt.client as mqtt
 import pandas as pd
 from paho.mqtt.enums import CallbackAPIVersion
 
+from contract.topics import (
+    CONTROL_REQUESTS,
+    assign_filter,
+    city_topic,
+    control_answer_topic,
+    scenario_state_topic,
+    scenario_topic,
+)
 from sensors_sim import anomalies, control
 from sensors_sim.errors import ControlError, FleetError, ScenarioError
 from sensors_sim.scenarios import Active, parse_request
@@ -61,7 +69,7 @@ MALFORMED = (
 
 
 def topic_for(district: str, kind: str, device_id: str) -> str:
-    return f"city/{district}/{kind}/{device_id}"
+    return city_topic(district, kind, device_id)
 
 
 def payload_for(when: datetime, values: dict[str, float], payload_format: str = "canonical") -> bytes:
@@ -87,11 +95,6 @@ def chance(device_id: str, step: int, salt: int) -> float:
     h = (hash_id(device_id) * 2654435761 + step * 40503 + salt * 97787) & 0xFFFFFFFF
     h = ((h ^ (h >> 15)) * 2246822519) & 0xFFFFFFFF
     return (h ^ (h >> 13)) / 2**32
-
-
-def scenario_topic(district: str) -> str:
-    """Where a teacher or the exhibit asks for a scenario; its state is retained under ``/state``."""
-    return f"sim/{district}/scenario"
 
 
 class _Deliveries:
@@ -175,7 +178,7 @@ def run(
     client.max_queued_messages_set(0)
 
     def on_connect(client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
-        topics = [scenario_topic(config.district), f"sim/{config.district}/assign/#", "class/+/+/control"]
+        topics = [scenario_topic(config.district), assign_filter(config.district), CONTROL_REQUESTS]
         client.subscribe([(t, 1) for t in topics])
 
     def on_message(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
@@ -286,7 +289,7 @@ def _take_requests(
         }
         if error:
             state["error"] = error
-        client.publish(scenario_topic(district) + "/state", orjson.dumps(state), qos=1, retain=True)
+        client.publish(scenario_state_topic(district), orjson.dumps(state), qos=1, retain=True)
     return current
 
 
@@ -325,7 +328,7 @@ class _Students:
             self._control(parts[1], parts[2], body, now_s)
 
     def _control(self, class_id: str, student: str, body: bytes, now_s: float) -> None:
-        answer_topic = f"class/{class_id}/{student}/control/answer"
+        answer_topic = control_answer_topic(class_id, student)
         device = self._assigned.get((class_id, student))
         if device is None:
             self._answer(answer_topic, {"ok": False, "error": f"{student} of {class_id} has no simulated sensor"})

@@ -20,21 +20,11 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 
+from contract.kinds import METRICS_BY_KIND
 from sensors_sim import scenarios as scenarios_
 from sensors_sim import weather
 from sensors_sim.calendar import is_day_off
 from sensors_sim.errors import FleetError
-
-METRICS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "air": ("pm10_ugm3", "pm25_ugm3", "no2_ppb", "o3_ppb", "co_ppm", "temperature_c", "humidity_pct"),
-    "noise": ("noise_dba",),
-    "traffic": ("vehicle_count", "speed_kmh"),
-    "parking": ("parking_occupied", "parking_total"),
-    "energy": ("power_kw", "energy_kwh"),
-    "water": ("water_level_m",),
-    "light": ("light_power_w", "light_on"),
-    "footfall": ("footfall_count",),
-}
 
 
 def fleet_of_every_kind(per_kind: int, prefix: str = "") -> pd.DataFrame:

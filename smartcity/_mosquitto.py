@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from contract import topics
 from smartcity import _processes as proc
 from smartcity.errors import StackError
 from smartcity.settings import Settings
@@ -104,11 +105,15 @@ class Account:
 def _acl(settings: Settings, accounts: list[Account]) -> str:
     # Lines before any 'user' apply to anonymous clients, which exist only with the demo
     # listener: the simulated district's readings and the alerts, nothing else.
-    anonymous = f"topic readwrite city/{settings.district}/#\ntopic read alerts/#\n" if settings.mqtt_demo_port else ""
+    anonymous = (
+        f"topic readwrite {topics.district_filter(settings.district)}\ntopic read {topics.ALERTS_ALL}\n"
+        if settings.mqtt_demo_port
+        else ""
+    )
     services = (
         f"\nuser {SERVICE_USERNAME}\ntopic readwrite #\n"
-        f"\nuser {SIM_USERNAME}\ntopic readwrite city/#\ntopic readwrite sim/#\n"
-        "topic read class/+/+/control\ntopic write class/+/+/control/answer\n"
+        f"\nuser {SIM_USERNAME}\ntopic readwrite {topics.CITY_ALL}\ntopic readwrite {topics.SIM_ALL}\n"
+        f"topic read {topics.CONTROL_REQUESTS}\ntopic write {topics.CONTROL_ANSWERS}\n"
     )
     members = "".join(f"\nuser {a.username}\n" + "".join(f"{t}\n" for t in a.topics) for a in accounts)
     return anonymous + services + members

@@ -27,6 +27,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from contract import topics
 from smartcity import _mosquitto, queries
 from smartcity.errors import SmartcityError
 from smartcity.settings import Settings
@@ -51,14 +52,17 @@ class Credential:
 
     @property
     def topic(self) -> str:
-        return f"class/{self.class_id}/{self.member}/<device_id>"
+        return topics.class_topic(self.class_id, self.member)
 
 
 def _acl(class_id: str, member: str, role: str, district: str) -> tuple[str, ...]:
-    own = f"class/{class_id}/{member}/#" if role == "student" else f"class/{class_id}/#"
-    lines = [f"topic readwrite {own}", "topic read city/#", "topic read alerts/#"]
+    own = topics.class_filter(class_id, member if role == "student" else None)
+    lines = [f"topic readwrite {own}", f"topic read {topics.CITY_ALL}", f"topic read {topics.ALERTS_ALL}"]
     if role == "teacher":
-        lines += [f"topic write sim/{district}/scenario", f"topic read sim/{district}/scenario/state"]
+        lines += [
+            f"topic write {topics.scenario_topic(district)}",
+            f"topic read {topics.scenario_state_topic(district)}",
+        ]
     return tuple(lines)
 
 
@@ -85,7 +89,7 @@ def _save_passwords(settings: Settings, class_id: str, passwords: dict[str, str]
 
 def _names(count: int | None, names: list[str], start: int) -> list[str]:
     chosen = list(names) if names else [f"student{i:02d}" for i in range(start, start + (count or 0))]
-    bad = [n for n in chosen if not _MEMBER.match(n) or n in ("teacher", "errors", "control", "status", "ack")]
+    bad = [n for n in chosen if not _MEMBER.match(n) or n in topics.RESERVED_NAMES]
     if bad:
         raise SmartcityError(f"student names must be 1-32 letters, digits, '_' or '-' (and not reserved): {bad}")
     if len(set(chosen)) != len(chosen):
@@ -238,7 +242,7 @@ def example(settings: Settings, c: Credential) -> str:
     payload = '{"metrics": {"temperature_c": 21.5}}'
     return (
         f"mosquitto_pub -h {settings.mqtt_host} -p {settings.mqtt_port} -V mqttv5 -q 1 -i {c.username} -u {c.username} "
-        f"-P {c.password} -t class/{c.class_id}/{c.member}/my-sensor -m '{payload}'"
+        f"-P {c.password} -t {topics.class_topic(c.class_id, c.member, 'my-sensor')} -m '{payload}'"
     )
 
 
@@ -317,4 +321,4 @@ def _announce(settings: Settings, created: list[Credential], released: list[tupl
 
 
 def assign_topic(district: str, class_id: str, member: str) -> str:
-    return f"sim/{district}/assign/{class_id}/{member}"
+    return topics.assign_topic(district, class_id, member)

@@ -21,6 +21,7 @@ from types import FrameType
 import orjson
 import psycopg
 
+from contract import topics
 from smartcity.errors import SmartcityError
 from smartcity.settings import Settings
 
@@ -115,7 +116,7 @@ def decode_file(settings: Settings, topic: str | None, file: str) -> int:
     from ingest.decode import Limits, decode
 
     if not topic:
-        raise SmartcityError("--topic is required: the topic names the device (e.g. city/goyang/air/aq-0001)")
+        raise SmartcityError(f"--topic is required: the topic names the device (e.g. {topics.CITY_EXAMPLE})")
     try:
         payload = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
@@ -156,7 +157,7 @@ def analytics_config(settings: Settings):  # type: ignore[no-untyped-def]
 
 def alert_topic(district: str, device_id: str, metric: str) -> str:
     """Where walls and other systems hear of a new anomaly episode."""
-    return f"alerts/{district}/{device_id}/{metric}"
+    return topics.alerts_topic(district, device_id, metric)
 
 
 def alert_payload(device_id: str, metric: str, episode) -> bytes:  # type: ignore[no-untyped-def]

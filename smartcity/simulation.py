@@ -136,6 +136,7 @@ def run_backfill(
 ) -> int:
     """Write ``days`` of history for the district's fleet (or ``per_kind`` devices of every
     kind), up to now (or ``end``), with labelled anomalies."""
+    from ingest.bulk import BulkWriter
     from sensors_sim.backfill import backfill, print_progress
     from sensors_sim.signals import fleet_of_every_kind
 
@@ -153,7 +154,7 @@ def run_backfill(
         fleet = fleet_of_every_kind(per_kind) if per_kind else _fleet(settings, conn, devices)
         result = backfill(
             conn, fleet, start, end_at, interval_s=interval_s, seed=seed,
-            anomalies_per_device_day=anomaly_rate, run_id=run_id, progress=print_progress,
+            anomalies_per_device_day=anomaly_rate, run_id=run_id, progress=print_progress, sink=BulkWriter(conn),
         )  # fmt: skip
     print(
         f"sim: {result.rows:,} readings and {result.anomalies} labelled anomalies ({run_id}) "
@@ -198,7 +199,7 @@ def trigger_scenario(settings: Settings, name: str, *, duration_s: float, wait_s
 
     Returns 0 when the simulator confirmed, 3 when no simulator answered in ``wait_s``.
     """
-    from sensors_sim.publisher import scenario_topic
+    from contract.topics import scenario_state_topic, scenario_topic
     from sensors_sim.scenarios import NAMES
 
     if name not in (*NAMES, "none"):
@@ -230,7 +231,7 @@ def trigger_scenario(settings: Settings, name: str, *, duration_s: float, wait_s
         client.connect(host, port, keepalive=10)
     except OSError as exc:
         raise SmartcityError(f"broker {host}:{port} unreachable: {exc}") from exc
-    client.subscribe(topic + "/state", qos=1)
+    client.subscribe(scenario_state_topic(settings.district), qos=1)
     client.loop_start()
     try:
         answered.wait(wait_s)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 def load_district(settings: Settings, *, district: str = "goyang", only_if_missing: bool = False) -> int:
     """Build a shipped district (``goyang``, synthetic layers; ``yeoksam``, OSM) and store it."""
+    from ingest.registry import register_sited
     from twin import store, yeoksam
     from twin._io import DATA_DIR, default_layers
     from twin.district import build_district
@@ -35,7 +36,7 @@ def load_district(settings: Settings, *, district: str = "goyang", only_if_missi
         else:
             built = build_district(*default_layers(), n_devices=settings.sim_devices)
             notes = list(built.problems)
-        store.save_district(conn, built)
+        store.save_district(conn, built, register=register_sited)
     for note in notes:
         print(f"twin: note: {note.strip()}")
     parcels = 0 if built.parcels is None else len(built.parcels)

@@ -13,6 +13,7 @@ import pandas as pd
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ingest.bulk import BulkWriter
 from ingest.worker import IngestWorker
 from sensors_sim.backfill import backfill
 from sensors_sim.publisher import payload_for, topic_for
@@ -34,7 +35,7 @@ def test_live_city_gets_forecasts_anomalies_and_alerts_within_a_minute(  # noqa:
     end = pd.Timestamp.now(tz="UTC").floor("5min").to_pydatetime()
     with psycopg.connect(dsn) as wconn:
         backfill(wconn, fleet, end - timedelta(days=2), end, interval_s=300, seed=3, anomalies_per_device_day=0,
-                 run_id=f"live-{unique}")  # fmt: skip
+                 run_id=f"live-{unique}", sink=BulkWriter(wconn))  # fmt: skip
     for device_id in devices:  # registered as a city device would be (ingest does it on first contact)
         conn.execute(
             "INSERT INTO devices (device_id, kind, district) VALUES (%s, 'air', %s) ON CONFLICT DO NOTHING",

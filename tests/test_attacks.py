@@ -18,6 +18,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ingest.classroom import ClassLimits
+from ingest.registry import register_sited
 from ingest.worker import IngestConfig, IngestWorker
 from smartcity import _mosquitto, classroom
 from smartcity.errors import SmartcityError
@@ -87,7 +88,7 @@ class Client:
 def klass(settings: Settings, dsn: str) -> Iterator[tuple[str, dict[str, classroom.Credential]]]:
     with psycopg.connect(dsn) as conn:
         if not store.has_district(conn, settings.district):
-            store.save_district(conn, build_district(*default_layers(), n_devices=40))
+            store.save_district(conn, build_district(*default_layers(), n_devices=40), register=register_sited)
     class_id = f"a{uuid.uuid4().hex[:6]}"
     created = classroom.create_class(settings, class_id, students=3, names=[], days=1)
     yield class_id, {c.member: c for c in created}

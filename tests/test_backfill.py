@@ -9,6 +9,7 @@ import pandas as pd
 import psycopg
 import pytest
 
+from ingest.bulk import BulkWriter
 from sensors_sim import anomalies
 from sensors_sim.backfill import backfill
 from sensors_sim.signals import generate
@@ -30,7 +31,17 @@ def test_backfill_writes_every_report_and_the_truth(
     start = end - timedelta(days=1)
     run_id = f"test-{unique}"
     with psycopg.connect(dsn) as wconn:
-        result = backfill(wconn, fleet, start, end, interval_s=300, seed=4, anomalies_per_device_day=2.0, run_id=run_id)
+        result = backfill(
+            wconn,
+            fleet,
+            start,
+            end,
+            interval_s=300,
+            seed=4,
+            anomalies_per_device_day=2.0,
+            run_id=run_id,
+            sink=BulkWriter(wconn),
+        )
     # expected rows: every generated value that is not dropped out
     times = np.arange(start.timestamp(), end.timestamp(), 300)
     blocks = generate(fleet, times, seed=4, interval_s=300)
@@ -50,7 +61,17 @@ def test_backfill_writes_every_report_and_the_truth(
         (r.device_id, r.metric, r.kind, r.started_at, r.ended_at) for r in truth.itertuples()
     ]
     with psycopg.connect(dsn) as wconn:
-        again = backfill(wconn, fleet, start, end, interval_s=300, seed=4, anomalies_per_device_day=2.0, run_id=run_id)
+        again = backfill(
+            wconn,
+            fleet,
+            start,
+            end,
+            interval_s=300,
+            seed=4,
+            anomalies_per_device_day=2.0,
+            run_id=run_id,
+            sink=BulkWriter(wconn),
+        )
     assert again.rows == expected
     assert conn.execute("SELECT count(*) FROM readings WHERE device_id LIKE %s", (f"%-{unique}-%",)).fetchone() == (
         expected,

@@ -19,7 +19,9 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ingest.bulk import BulkWriter
 from ingest.classroom import ClassLimits
+from ingest.registry import register_sited
 from ingest.worker import IngestConfig, IngestWorker
 from smartcity import classroom
 from smartcity.settings import Settings
@@ -37,7 +39,7 @@ def klass(settings: Settings, dsn: str) -> Iterator[tuple[str, dict[str, classro
     """A class of three students (and a teacher) on the Goyang district."""
     with psycopg.connect(dsn) as conn:
         if not store.has_district(conn, settings.district):
-            store.save_district(conn, build_district(*default_layers(), n_devices=40))
+            store.save_district(conn, build_district(*default_layers(), n_devices=40), register=register_sited)
     class_id = f"c{uuid.uuid4().hex[:6]}"
     created = classroom.create_class(settings, class_id, students=3, names=[], days=1)
     yield class_id, {c.member: c for c in created}
@@ -203,7 +205,7 @@ def test_student_spike_on_their_simulated_sensor_is_flagged_by_analytics(  # noq
     end = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
     with psycopg.connect(dsn) as wconn:  # a day of history, so the detector knows the sensor's normal
         backfill(wconn, fleet, end - timedelta(days=1), end, interval_s=300, seed=1, anomalies_per_device_day=0,
-                 run_id=f"class-{class_id}")  # fmt: skip
+                 run_id=f"class-{class_id}", sink=BulkWriter(wconn))  # fmt: skip
     config = SimConfig(
         mqtt_host=broker.host, mqtt_port=broker.port, district=settings.district, mqtt_username=broker.username,
         mqtt_password=broker.password, interval_s=0.5,

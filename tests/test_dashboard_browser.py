@@ -19,6 +19,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from dashboard.app import DashboardConfig, create_app
+from ingest.registry import register_sited
 from smartcity import _mosquitto
 from tests.fixtures.stack import free_port
 from twin import store
@@ -43,7 +44,7 @@ CHROMIUM_ARGS = [
 def dashboard_url(dsn: str) -> Iterator[str]:
     district = build_district(*default_layers(), n_devices=40)
     with psycopg.connect(dsn) as conn:
-        store.save_district(conn, district)
+        store.save_district(conn, district, register=register_sited)
         now = datetime.now(UTC)
         with conn.cursor() as cur:
             for i, device_id in enumerate(district.sites["device_id"]):

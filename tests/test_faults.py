@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ingest.registry import register_sited
 from smartcity import _postgres, stack
 from smartcity.settings import Settings
 from tests.fixtures.services import wait_for
@@ -171,7 +172,7 @@ def test_broker_restart_mid_stream_loses_nothing_and_keeps_the_class_accounts(
 
     with psycopg.connect(dsn) as conn:
         if not store.has_district(conn, settings.district):
-            store.save_district(conn, build_district(*default_layers(), n_devices=40))
+            store.save_district(conn, build_district(*default_layers(), n_devices=40), register=register_sited)
     class_id = f"f{unique[:6]}"
     student = classroom.create_class(settings, class_id, students=1, names=[], days=1)[1]
     result = _faults.run(settings, _env(settings, f"fault-broker-{unique}"), f"b{unique}", count=20_000,

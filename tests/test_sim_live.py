@@ -13,9 +13,9 @@ import pandas as pd
 import psycopg
 import pytest
 
+from contract.kinds import METRICS_BY_KIND
 from ingest.worker import IngestWorker
 from sensors_sim.publisher import MALFORMED, SimConfig, run
-from sensors_sim.signals import METRICS_BY_KIND
 from smartcity.settings import Settings
 from tests.fixtures.services import wait_for
 from tests.fixtures.stack import Broker, cli_env

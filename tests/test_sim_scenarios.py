@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contract.kinds import METRICS_BY_KIND
 from sensors_sim import anomalies
 from sensors_sim.backfill import progress_line
 from sensors_sim.errors import ScenarioError
 from sensors_sim.publisher import chance
 from sensors_sim.scenarios import NAMES, Active, parse_request
-from sensors_sim.signals import METRICS_BY_KIND, generate, sample
+from sensors_sim.signals import generate, sample
 
 FLEET = pd.DataFrame(
     {

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from shapely.geometry import Point, box
 
+from ingest.registry import register_sited
 from smartcity.settings import Settings
 from tests.fixtures.stack import cli_env
 from twin import store
@@ -96,7 +97,7 @@ def test_lookup_by_pnu_and_by_address_finds_parcel_buildings_and_sensors(
     conn: psycopg.Connection[tuple[object, ...]],
     goyang,  # type: ignore[no-untyped-def]
 ) -> None:
-    store.save_district(conn, goyang)
+    store.save_district(conn, goyang, register=register_sited)
     meter = goyang.sites[goyang.sites["kind"] == "energy"].iloc[0]
     building = goyang.buildings.set_index("building_id").loc[meter["building_id"]]
     conn.execute(

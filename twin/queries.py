@@ -89,16 +89,6 @@ EXPORT = {
                 FROM device_sites WHERE district = %s ORDER BY device_id""",
 }
 
-UPSERT_DEVICES = """
-INSERT INTO devices (device_id, kind, district, source, lon_deg, lat_deg, building_id)
-SELECT s.device_id, s.kind, s.district, 'city',
-       ST_X(ST_Transform(s.geom, 4326)), ST_Y(ST_Transform(s.geom, 4326)), s.building_id
-FROM device_sites s WHERE s.district = %s
-ON CONFLICT (device_id) DO UPDATE
-SET kind = excluded.kind, district = excluded.district, lon_deg = excluded.lon_deg,
-    lat_deg = excluded.lat_deg, building_id = excluded.building_id, auto_registered = false
-"""
-
 DISTRICT_EXISTS = "SELECT count(*) FROM buildings WHERE district = %s"
 DISTRICT_ROW_EXISTS = "SELECT 1 FROM districts WHERE district = %s"
 

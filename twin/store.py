@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -19,8 +21,18 @@ from twin.errors import LookupFailed
 from twin.pnu import looks_like_pnu, parse_address, parse_pnu
 
 
-def save_district(conn: psycopg.Connection[tuple[object, ...]], district: District) -> None:
-    """Replace ``district``'s layers in one transaction (devices keep their readings)."""
+def save_district(
+    conn: psycopg.Connection[tuple[object, ...]],
+    district: District,
+    *,
+    register: Callable[[psycopg.Connection[tuple[object, ...]], str], None],
+) -> None:
+    """Replace ``district``'s layers in one transaction (devices keep their readings).
+
+    ``register(conn, district_id)`` registers the sited devices in the device registry,
+    in the same transaction: the registry is ingest's (``ingest.registry.register_sited``),
+    passed in by whoever wires the two.
+    """
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(queries.DELETE_DISTRICT, (district.district,))
         boundary = unary_union(district.dongs.geometry.to_list())
@@ -39,7 +51,7 @@ def save_district(conn: psycopg.Connection[tuple[object, ...]], district: Distri
                         _text(site.pnu), _text(getattr(site, "way_id", None)), _wkb(site.geometry),
                     )
                 )  # fmt: skip
-        cur.execute(queries.UPSERT_DEVICES, (district.district,))
+        register(conn, district.district)
 
 
 def save_layer(

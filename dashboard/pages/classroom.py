@@ -14,6 +14,7 @@ import pandas as pd
 from dash import Input, Output, callback, clientside_callback, dcc, html
 from flask import current_app
 
+from contract.topics import class_filter, class_topic
 from dashboard import auth, mapspec, queries, scenes
 from dashboard.app import DashboardConfig
 from dashboard.errors import DataUnavailable
@@ -109,8 +110,9 @@ def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ..
     user_id = f"{class_id}.{student}"
     howto = html.Pre(
         f"mosquitto_pub -V mqttv5 -q 1 -i {user_id} -u {user_id} -P <password> "
-        f'-t class/{class_id}/{student}/my-sensor -m \'{{"metrics": {{"temperature_c": 21.5}}}}\'\n'
-        f"mosquitto_sub -V mqttv5 -i {user_id}:watch -u {user_id} -P <password> -t 'class/{class_id}/{student}/#' -v"
+        f'-t {class_topic(class_id, student, "my-sensor")} -m \'{{"metrics": {{"temperature_c": 21.5}}}}\'\n'
+        f"mosquitto_sub -V mqttv5 -i {user_id}:watch -u {user_id} -P <password> "
+        f"-t '{class_filter(class_id, student)}' -v"
     )
     # the student's simulated sensor stands out: the other sensors are left off
     mine = member["sim_device_id"] if member else None
