@@ -31,7 +31,8 @@ from bench._stack import private_stack, report  # noqa: E402
 from ingest.bulk import BulkWriter  # noqa: E402
 from sensors_sim.backfill import backfill  # noqa: E402
 from sensors_sim.publisher import SimConfig, run  # noqa: E402
-from sensors_sim.signals import generate, sample  # noqa: E402
+from sensors_sim.reports import sample  # noqa: E402
+from sensors_sim.signals import generate  # noqa: E402
 from smartcity.settings import Settings  # noqa: E402
 
 MIX = (

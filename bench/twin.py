@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench._stack import private_stack, report  # noqa: E402
 from twin import importer, store  # noqa: E402
-from twin._io import read_any, write_any  # noqa: E402
 from twin.crs import METRIC_CRS  # noqa: E402
 from twin.exposure import building_state, idw  # noqa: E402
+from twin.files import read_any, write_any  # noqa: E402
 from twin.joins import device_to_building  # noqa: E402
 
 X0, Y0 = 190_000.0, 560_000.0  # around Goyang in EPSG:5186

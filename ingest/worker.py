@@ -28,10 +28,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from classroom.limits import ClassGuard, ClassLimits, Member, Roster
 from contract.topics import INGEST_SUBSCRIPTIONS
 from ingest import metrics, queries
 from ingest._mqtt import FastClient
-from ingest.classroom import ClassGuard, ClassLimits, Member, Roster
 from ingest.decode import Limits, decode
 from ingest.models import Decoded, Reason, Rejection
 from ingest.writer import BatchResult, Message, Writer
@@ -175,7 +175,7 @@ class IngestWorker:
         if device is not None and device.scope == "class" and decoded.rejection is None:
             refusal = self._guard.check(device, now, time.monotonic())
             if refusal is not None:
-                return Decoded(device, (), refusal)
+                return Decoded(device, (), Rejection(refusal.reason, refusal.sentence, refusal.field))
         return decoded
 
     # -- writer side ---------------------------------------------------------------

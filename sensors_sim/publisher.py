@@ -32,8 +32,9 @@ from contract.topics import (
 )
 from sensors_sim import anomalies, control
 from sensors_sim.errors import ControlError, FleetError, ScenarioError
+from sensors_sim.reports import sample
 from sensors_sim.scenarios import Active, parse_request
-from sensors_sim.signals import hash_id, sample
+from sensors_sim.signals import hash_id
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -227,33 +227,3 @@ def _kind_values(
         return {"light_power_w": np.round(on * (95 + 10 * o + 1.5 * noise(0)), 1), "light_on": on}
     visitors = 120 * _gauss(hours, 11, 1.5) + 160 * _gauss(hours, 15, 2)
     return {"footfall_count": np.maximum(0.0, np.round(visitors * interval_s / 3600 + 2 * noise(0)))}
-
-
-def sample(
-    fleet: pd.DataFrame,
-    when: datetime,
-    *,
-    seed: int,
-    interval_s: float,
-    scenarios: Sequence[scenarios_.Active] = (),
-    truth: pd.DataFrame | None = None,
-) -> list[tuple[str, str, dict[str, float]]]:
-    """One report per device at ``when``: (device_id, kind, {metric: value}), in fleet order.
-
-    With ``truth`` (planned anomalies, see ``anomalies.plan``), the anomalies in force at
-    ``when`` are applied; a dropped-out metric is left out of its device's report.
-    """
-    times_s = np.array([weather.epoch_s(when.astimezone(UTC))])
-    blocks = generate(fleet, times_s, seed=seed, interval_s=interval_s, scenarios=scenarios)
-    if truth is not None and not truth.empty:
-        from sensors_sim import anomalies
-
-        anomalies.apply(blocks, times_s, truth, seed=seed, interval_s=interval_s)
-    by_device: dict[str, tuple[str, dict[str, float]]] = {}
-    for block in blocks:
-        for i, device_id in enumerate(block.device_ids):
-            by_device[device_id] = (
-                block.kind,
-                {m: float(v[i, 0]) for m, v in block.values.items() if not np.isnan(v[i, 0])},
-            )
-    return [(str(d), *by_device[str(d)]) for d in fleet["device_id"]]

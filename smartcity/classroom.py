@@ -11,14 +11,9 @@ under the project's home (``classes/<class>.json``); the database holds their ha
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import json
 import os
-import re
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,43 +22,18 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from classroom import accounts, store
+from classroom import names as names_
+from classroom.accounts import Credential
 from contract import topics
-from smartcity import _mosquitto, queries
+from smartcity import _mosquitto
 from smartcity.errors import SmartcityError
 from smartcity.settings import Settings
 
 # No '.' in a class id: usernames are <class>.<member>, so the first '.' splits them
 # unambiguously, and the broker reserves client ids holding a '.' for class accounts.
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-_MEMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 # Simulated sensors students take over first: the ones whose changes show best.
 _TAKEOVER_KINDS = ("air", "noise", "traffic", "water", "energy", "parking", "light")
-
-
-@dataclass(frozen=True)
-class Credential:
-    class_id: str
-    member: str
-    role: str
-    username: str
-    password: str
-    sim_device_id: str | None
-    expires_at: datetime
-
-    @property
-    def topic(self) -> str:
-        return topics.class_topic(self.class_id, self.member)
-
-
-def _acl(class_id: str, member: str, role: str, district: str) -> tuple[str, ...]:
-    own = topics.class_filter(class_id, member if role == "student" else None)
-    lines = [f"topic readwrite {own}", f"topic read {topics.CITY_ALL}", f"topic read {topics.ALERTS_ALL}"]
-    if role == "teacher":
-        lines += [
-            f"topic write {topics.scenario_topic(district)}",
-            f"topic read {topics.scenario_state_topic(district)}",
-        ]
-    return tuple(lines)
 
 
 def _secrets_file(settings: Settings, class_id: str) -> Path:
@@ -87,16 +57,6 @@ def _save_passwords(settings: Settings, class_id: str, passwords: dict[str, str]
     staged.replace(path)
 
 
-def _names(count: int | None, names: list[str], start: int) -> list[str]:
-    chosen = list(names) if names else [f"student{i:02d}" for i in range(start, start + (count or 0))]
-    bad = [n for n in chosen if not _MEMBER.match(n) or n in topics.RESERVED_NAMES]
-    if bad:
-        raise SmartcityError(f"student names must be 1-32 letters, digits, '_' or '-' (and not reserved): {bad}")
-    if len(set(chosen)) != len(chosen):
-        raise SmartcityError("student names must be unique")
-    return chosen
-
-
 def create_class(
     settings: Settings, class_id: str, *, students: int | None, names: list[str], days: float, name: str = ""
 ) -> list[Credential]:
@@ -105,17 +65,16 @@ def create_class(
     Raises:
         SmartcityError: a bad id or name, an existing class, or a broker that cannot be updated.
     """
-    if not _ID.match(class_id):
-        raise SmartcityError(f"class id {class_id!r} must be 1-32 lower-case letters, digits, '_' or '-'")
+    names_.check_class_id(class_id)
     if not 0 < days <= 366:
         raise SmartcityError(f"--days must be in (0, 366], got {days}")
-    members = _names(students, names, 1)
+    members = names_.member_names(students, names, 1)
     expires_at = datetime.now(UTC) + timedelta(days=days)
     with psycopg.connect(settings.database_dsn()) as conn:
-        if conn.execute(queries.CLASS, (class_id,)).fetchone():
+        if store.class_row(conn, class_id):
             raise SmartcityError(f"class {class_id!r} exists; add students with 'smartcity class add-students'")
         with conn.transaction():
-            conn.execute(queries.INSERT_CLASS, (class_id, name or class_id, settings.district, expires_at))
+            store.insert_class(conn, class_id, name or class_id, settings.district, expires_at)
             created = _add(settings, conn, class_id, [("teacher", "teacher"), *((m, "student") for m in members)],
                            expires_at)  # fmt: skip
     sync(settings)
@@ -126,12 +85,12 @@ def create_class(
 def add_students(settings: Settings, class_id: str, *, students: int | None, names: list[str]) -> list[Credential]:
     """More students in an existing class, with the class's expiry."""
     with psycopg.connect(settings.database_dsn()) as conn:
-        row = conn.execute(queries.CLASS, (class_id,)).fetchone()
+        row = store.class_row(conn, class_id)
         if row is None:
             raise SmartcityError(f"no class {class_id!r}; create it with 'smartcity class create'")
-        existing = {str(r[2]) for r in conn.execute(queries.MEMBERS, (class_id, class_id)).fetchall()}
+        existing = {str(r[2]) for r in store.member_rows(conn, class_id)}
         start = 1 + sum(1 for m in existing if m.startswith("student"))
-        members = _names(students, names, start)
+        members = names_.member_names(students, names, start)
         clash = sorted(set(members) & existing)
         if clash:
             raise SmartcityError(f"class {class_id} already has {clash}")
@@ -151,20 +110,20 @@ def _add(
     members: list[tuple[str, str]],
     expires_at: datetime,
 ) -> list[Credential]:
-    from twin import store
+    from twin import store as twin_store
 
-    taken = {str(r[0]) for r in conn.execute(queries.TAKEN_DEVICES).fetchall()}
-    sites = store.read_sites(conn, settings.district)
+    taken = store.taken_devices(conn)
+    sites = twin_store.read_sites(conn, settings.district)
     free = [
         str(d) for kind in _TAKEOVER_KINDS for d in sites.loc[sites["kind"] == kind, "device_id"] if str(d) not in taken
     ]
-    passwords = {f"{class_id}.{m}": secrets.token_urlsafe(9) for m, _ in members}
+    passwords = {names_.username(class_id, m): secrets.token_urlsafe(9) for m, _ in members}
     hashes = _mosquitto.hash_passwords(list(passwords.items()))
     created = []
     for member, role in members:
-        username = f"{class_id}.{member}"
+        username = names_.username(class_id, member)
         device = free.pop(0) if role == "student" and free else None
-        conn.execute(queries.INSERT_MEMBER, (username, class_id, member, role, hashes[username], device, expires_at))
+        store.insert_member(conn, (username, class_id, member, role, hashes[username], device, expires_at))
         created.append(Credential(class_id, member, role, username, passwords[username], device, expires_at))
     _save_passwords(settings, class_id, {**_load_passwords(settings, class_id), **passwords})
     return created
@@ -176,12 +135,13 @@ def sync(settings: Settings) -> int:
     Returns the number of member accounts the broker now has.
     """
     with psycopg.connect(settings.database_dsn()) as conn:
-        rows = conn.execute(queries.ACTIVE_ACCOUNTS).fetchall()
-    accounts = [
-        _mosquitto.Account(str(u), str(h), _acl(str(c), str(m), str(r), str(d)), e) for u, c, m, r, h, d, e in rows
+        rows = store.active_accounts(conn)
+    kept = [
+        _mosquitto.Account(str(u), str(h), accounts.acl_lines(str(c), str(m), str(r), str(d)), e)
+        for u, c, m, r, h, d, e in rows
     ]
-    _mosquitto.write_accounts(settings, accounts)
-    return len(accounts)
+    _mosquitto.write_accounts(settings, kept)
+    return len(kept)
 
 
 def revoke(settings: Settings, target: str) -> int:
@@ -189,9 +149,8 @@ def revoke(settings: Settings, target: str) -> int:
 
     A target holding a '.' names one account and nothing else (class ids hold none).
     """
-    statement = queries.REVOKE_ACCOUNT if "." in target else queries.REVOKE_CLASS
     with psycopg.connect(settings.database_dsn()) as conn, conn.transaction():
-        rows = conn.execute(statement, (target,)).fetchall()
+        rows = store.revoke(conn, target)
     if not rows:
         raise SmartcityError(f"no active account or class {target!r}")
     sync(settings)
@@ -201,7 +160,7 @@ def revoke(settings: Settings, target: str) -> int:
 
 def members(settings: Settings, class_id: str | None) -> list[dict[str, object]]:
     with psycopg.connect(settings.database_dsn()) as conn:
-        rows = conn.execute(queries.MEMBERS, (class_id, class_id)).fetchall()
+        rows = store.member_rows(conn, class_id)
     now = datetime.now(UTC)
     keys = ("username", "class_id", "member", "role", "sim_device_id", "expires_at", "revoked_at", "district")
     out = []
@@ -228,63 +187,15 @@ def credentials(settings: Settings, class_id: str) -> list[Credential]:
     ]  # fmt: skip
 
 
-def sheet_csv(settings: Settings, creds: list[Credential]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["class", "member", "role", "username", "password", "topic", "sim_device", "expires_at", "example"])
-    for c in creds:
-        writer.writerow([c.class_id, c.member, c.role, c.username, c.password, c.topic, c.sim_device_id or "",
-                         c.expires_at.isoformat(), example(settings, c)])  # fmt: skip
-    return buffer.getvalue()
-
-
-def example(settings: Settings, c: Credential) -> str:
-    payload = '{"metrics": {"temperature_c": 21.5}}'
-    return (
-        f"mosquitto_pub -h {settings.mqtt_host} -p {settings.mqtt_port} -V mqttv5 -q 1 -i {c.username} -u {c.username} "
-        f"-P {c.password} -t {topics.class_topic(c.class_id, c.member, 'my-sensor')} -m '{payload}'"
-    )
-
-
-def sheet_html(settings: Settings, creds: list[Credential]) -> str:
-    """A printable page: one card per account, cut along the lines."""
-    cards = []
-    for c in creds:
-        drive = (
-            f"<p>내 센서 / your simulated sensor: <b>{html.escape(c.sim_device_id)}</b> — control topic "
-            f"<code>class/{c.class_id}/{c.member}/control</code></p>"
-            if c.sim_device_id
-            else ""
-        )
-        cards.append(
-            f"""<section class="card"><h2>{html.escape(c.member)} <small>({c.role})</small></h2>
-<p>broker <code>{html.escape(settings.mqtt_host)}:{settings.mqtt_port}</code> (MQTT v5)</p>
-<p>username <code>{html.escape(c.username)}</code><br>password <code>{html.escape(c.password)}</code></p>
-<p>publish under / 게시 토픽 <code>{html.escape(c.topic)}</code><br>
-answers on / 오류 안내 <code>class/{c.class_id}/{c.member}/&lt;device_id&gt;/errors</code></p>
-{drive}<pre>{html.escape(example(settings, c))}</pre>
-<p class="exp">expires / 만료 {c.expires_at:%Y-%m-%d %H:%M} UTC</p></section>"""
-        )
-    style = (
-        "body{font-family:'Noto Sans CJK KR',sans-serif;margin:1cm}.card{border:1px dashed #888;padding:.5cm;"
-        "margin:.3cm 0;page-break-inside:avoid}code,pre{font-size:10pt}pre{white-space:pre-wrap;background:#f4f4f4;"
-        "padding:.2cm}.exp{color:#666}"
-    )
-    title = html.escape(creds[0].class_id if creds else "class")
-    return (
-        f"<!doctype html><html lang='ko'><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{style}</style></head><body><h1>smartcity class {title}</h1>{''.join(cards)}</body></html>\n"
-    )
-
-
 def export(settings: Settings, class_id: str, folder: Path) -> tuple[Path, Path]:
     """Write ``<class>.csv`` and ``<class>.html`` (printable) into ``folder``."""
     creds = credentials(settings, class_id)
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = folder / f"{class_id}.csv", folder / f"{class_id}.html"
     try:
-        csv_path.write_text(sheet_csv(settings, creds), encoding="utf-8")
-        html_path.write_text(sheet_html(settings, creds), encoding="utf-8")
+        broker = accounts.Broker(settings.mqtt_host, settings.mqtt_port)
+        csv_path.write_text(accounts.sheet_csv(broker, creds), encoding="utf-8")
+        html_path.write_text(accounts.sheet_html(broker, creds), encoding="utf-8")
     except OSError as exc:
         raise SmartcityError(f"cannot write the sheet into {folder}: {exc}") from exc
     os.chmod(csv_path, 0o600)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from analytics.errors import AnalyticsError
+from classroom.errors import ClassroomError
 from dashboard.errors import DashboardError
 from ingest.errors import IngestError
 from sensors_sim.errors import SimError
@@ -325,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         handler: Handler = args.handler
         return handler(settings, args)
-    except (SmartcityError, IngestError, TwinError, AnalyticsError, DashboardError, SimError) as exc:
+    except (SmartcityError, ClassroomError, IngestError, TwinError, AnalyticsError, DashboardError, SimError) as exc:
         print(f"smartcity: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -43,7 +43,7 @@ def stop_on_signals(stop: threading.Event | None = None, callback: object = None
 
 # -- ingest -------------------------------------------------------------------------
 def ingest_config(settings: Settings, *, index: int = 0, shared: bool = False):  # type: ignore[no-untyped-def]
-    from ingest.classroom import ClassLimits
+    from classroom.limits import ClassLimits
     from ingest.decode import Limits
     from ingest.worker import IngestConfig
 

@@ -21,9 +21,9 @@ def load_district(settings: Settings, *, district: str = "goyang", only_if_missi
     """Build a shipped district (``goyang``, synthetic layers; ``yeoksam``, OSM) and store it."""
     from ingest.registry import register_sited
     from twin import store, yeoksam
-    from twin._io import DATA_DIR, default_layers
     from twin.district import build_district
     from twin.errors import LayerError
+    from twin.files import DATA_DIR, default_layers
 
     if district not in ("goyang", "yeoksam"):
         raise LayerError(f"unknown shipped district {district!r}; choose goyang or yeoksam")
@@ -60,8 +60,8 @@ def _prepare(
     way_kind: str | None,
 ) -> tuple[gpd.GeoDataFrame, Report]:
     from twin import importer, queries
-    from twin._io import read_any
     from twin.errors import LayerError
+    from twin.files import read_any
 
     pairs = {}
     for item in mapping:
@@ -123,7 +123,7 @@ def import_layer(settings: Settings, path: str, layer: str, *, district: str, as
 def export_layer(settings: Settings, layer: str, *, district: str, out: str) -> int:
     """Write a stored layer to a GeoJSON, Shapefile or GeoPackage file (WGS84 for GeoJSON)."""
     from twin import store
-    from twin._io import write_any
+    from twin.files import write_any
 
     with psycopg.connect(settings.database_dsn()) as conn:
         frame = store.export_layer(conn, district, layer)

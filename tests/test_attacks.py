@@ -17,17 +17,17 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.classroom import ClassLimits
+from classroom.errors import ClassroomError
+from classroom.limits import ClassLimits
 from ingest.registry import register_sited
 from ingest.worker import IngestConfig, IngestWorker
 from smartcity import _mosquitto, classroom
-from smartcity.errors import SmartcityError
 from smartcity.settings import Settings, load_settings
 from tests.fixtures.services import mosquitto_pub, wait_for
 from tests.fixtures.stack import Broker
 from twin import store
-from twin._io import default_layers
 from twin.district import build_district
+from twin.files import default_layers
 
 pytestmark = pytest.mark.integration
 
@@ -300,7 +300,7 @@ def test_an_account_expires_at_the_broker_the_second_it_passes(
 
 def test_class_and_account_names_cannot_collide(settings: Settings, klass) -> None:  # type: ignore[no-untyped-def]
     class_id, creds = klass
-    with pytest.raises(SmartcityError, match="class id"):
+    with pytest.raises(ClassroomError, match="class id"):
         classroom.create_class(settings, f"{class_id}.student03", students=1, names=[], days=1)
     assert classroom.revoke(settings, creds["student03"].username) == 1
     states = {str(m["member"]): m["state"] for m in classroom.members(settings, class_id)}

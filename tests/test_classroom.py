@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from classroom.limits import ClassLimits
 from ingest.bulk import BulkWriter
-from ingest.classroom import ClassLimits
 from ingest.registry import register_sited
 from ingest.worker import IngestConfig, IngestWorker
 from smartcity import classroom
@@ -28,8 +28,8 @@ from smartcity.settings import Settings
 from tests.fixtures.services import wait_for
 from tests.fixtures.stack import Broker
 from twin import store
-from twin._io import default_layers
 from twin.district import build_district
+from twin.files import default_layers
 
 pytestmark = pytest.mark.integration
 

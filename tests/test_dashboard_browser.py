@@ -23,8 +23,8 @@ from ingest.registry import register_sited
 from smartcity import _mosquitto
 from tests.fixtures.stack import free_port
 from twin import store
-from twin._io import default_layers
 from twin.district import build_district
+from twin.files import default_layers
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

@@ -24,8 +24,8 @@ from smartcity.settings import Settings
 from tests.fixtures.services import wait_for
 from tests.fixtures.stack import Broker, cli_env
 from twin import store
-from twin._io import default_layers
 from twin.district import build_district
+from twin.files import default_layers
 
 pytestmark = pytest.mark.integration
 

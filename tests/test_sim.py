@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from contract.kinds import METRICS_BY_KIND
 from ingest.decode import decode
 from ingest.vocabulary import METRICS
 from sensors_sim.errors import FleetError
 from sensors_sim.publisher import payload_for, topic_for
-from sensors_sim.signals import METRICS_BY_KIND, sample
+from sensors_sim.reports import sample
 
 FLEET = pd.DataFrame(
     {

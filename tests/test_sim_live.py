@@ -91,7 +91,7 @@ def test_live_anomalies_are_labelled_as_they_begin_and_land_as_labelled(
 ) -> None:
     from datetime import UTC, datetime
 
-    from sensors_sim.signals import sample
+    from sensors_sim.reports import sample
 
     fleet = _fleet(unique, ["air", "noise", "traffic", "energy", "water"], 6)
     config = SimConfig(

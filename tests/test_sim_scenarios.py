@@ -13,8 +13,9 @@ from sensors_sim import anomalies
 from sensors_sim.backfill import progress_line
 from sensors_sim.errors import ScenarioError
 from sensors_sim.publisher import chance
+from sensors_sim.reports import sample
 from sensors_sim.scenarios import NAMES, Active, parse_request
-from sensors_sim.signals import generate, sample
+from sensors_sim.signals import generate
 
 FLEET = pd.DataFrame(
     {

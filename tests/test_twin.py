@@ -6,10 +6,10 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from twin._io import default_layers
 from twin.crs import METRIC_CRS
 from twin.district import build_district
 from twin.errors import TwinError
+from twin.files import default_layers
 from twin.joins import device_to_building
 
 

@@ -12,8 +12,8 @@ from pyproj import CRS, Geod, Transformer
 from shapely.geometry import Point, Polygon, box
 
 from twin import importer
-from twin._io import DATA_DIR, crs_from_prj, detect_encoding, read_any, write_any
 from twin.errors import LayerError, LookupRefused
+from twin.files import DATA_DIR, crs_from_prj, detect_encoding, read_any, write_any
 from twin.pnu import parse_address, parse_pnu
 
 GEO = Path(__file__).resolve().parent / "data" / "geo"  # copies of ../shared/data/geo (see tests/data/README.md)

@@ -17,11 +17,11 @@ from ingest.registry import register_sited
 from smartcity.settings import Settings
 from tests.fixtures.stack import cli_env
 from twin import store
-from twin._io import default_layers
 from twin.crs import METRIC_CRS
 from twin.district import build_district
 from twin.errors import LookupFailed
 from twin.exposure import building_state, idw, parcel_state
+from twin.files import default_layers
 from twin.joins import building_to_parcel, device_to_parcel
 
 KOSTAT = Path(__file__).resolve().parent / "data/geo/seoul_boundaries_cp949/kostat2013_original"

@@ -14,9 +14,9 @@ import geopandas as gpd
 from shapely.ops import unary_union
 
 from twin import importer
-from twin._io import read_any
 from twin.crs import METRIC_CRS
 from twin.district import District, place_devices
+from twin.files import read_any
 from twin.synthetic import Layers
 
 DISTRICT_ID = "yeoksam"

@@ -1,4 +1,4 @@
-"""Every SQL statement of the command-line package's own features (classes of students)."""
+"""Every SQL statement about classes and their members: the classroom owns both tables."""
 
 from __future__ import annotations
 

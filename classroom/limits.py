@@ -13,9 +13,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from ingest.models import DeviceTopic, Reason, Rejection
+from contract.topics import DeviceTopic
+
+__all__ = ["ClassGuard", "ClassLimits", "Member", "RateLimit", "Refusal", "Roster"]
 
 Account = tuple[str, str]  # (class, student)
+# Reason codes, as ingest reports them on the errors topic and in dead letters.
+ACCOUNT_INACTIVE = "account_inactive"
+TOO_MANY_DEVICES = "too_many_devices"
+RATE_LIMITED = "rate_limited"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a student's message must not be stored: a reason code and a sentence for them."""
+
+    reason: str
+    sentence: str
+    field: str = "topic"
 
 
 @dataclass(frozen=True)
@@ -45,21 +60,18 @@ class Roster:
         self._members = dict(members or {})
         self._classes = {c for c, _ in self._members}
 
-    def check(self, topic: DeviceTopic, now: datetime) -> Rejection | None:
+    def check(self, topic: DeviceTopic, now: datetime) -> Refusal | None:
         if topic.scope != "class" or topic.group not in self._classes:
             return None
         member = self._members.get((topic.group, topic.owner))
         if member is None:
-            return Rejection(
-                Reason.ACCOUNT_INACTIVE, f"{topic.owner!r} is not a member of class {topic.group!r}", "topic"
-            )
+            return Refusal(ACCOUNT_INACTIVE, f"{topic.owner!r} is not a member of class {topic.group!r}")
         if member.revoked:
-            return Rejection(Reason.ACCOUNT_INACTIVE, f"the account of {topic.owner!r} was revoked", "topic")
+            return Refusal(ACCOUNT_INACTIVE, f"the account of {topic.owner!r} was revoked")
         if member.expires_at <= now:
-            return Rejection(
-                Reason.ACCOUNT_INACTIVE,
+            return Refusal(
+                ACCOUNT_INACTIVE,
                 f"the account of {topic.owner!r} expired at {member.expires_at.isoformat()}",
-                "topic",
             )
         return None
 
@@ -104,7 +116,7 @@ class ClassGuard:
         for class_id, member, device_id in devices:
             self._devices.setdefault((class_id, member), set()).add(device_id)
 
-    def check(self, topic: DeviceTopic, now: datetime, now_s: float) -> Rejection | None:
+    def check(self, topic: DeviceTopic, now: datetime, now_s: float) -> Refusal | None:
         """Why this student's message must not be stored, or None."""
         refusal = self._roster.check(topic, now)
         if refusal is not None:
@@ -113,25 +125,22 @@ class ClassGuard:
         known = self._devices.setdefault(account, set())
         limit = self.limits.account_max_devices
         if topic.device_id not in known and len(known) >= limit:
-            return Rejection(
-                Reason.TOO_MANY_DEVICES,
+            return Refusal(
+                TOO_MANY_DEVICES,
                 f"{topic.owner!r} already has {len(known)} devices in class {topic.group!r} (the limit is {limit}); "
                 f"publish under one of them: {', '.join(sorted(d.rsplit('/', 1)[-1] for d in known)[:5])}",
-                "topic",
             )
         if not self._account_rate.take(account, now_s):
-            return Rejection(
-                Reason.RATE_LIMITED,
+            return Refusal(
+                RATE_LIMITED,
                 f"{topic.owner!r} sends faster than {self.limits.account_rate_per_s:g} messages/s "
                 f"(bursts of {self.limits.account_burst}); slow down: this message was not stored",
-                "topic",
             )
         if not self._class_rate.take(topic.group, now_s):
-            return Rejection(
-                Reason.RATE_LIMITED,
+            return Refusal(
+                RATE_LIMITED,
                 f"class {topic.group!r} together sends faster than {self.limits.class_rate_per_s:g} messages/s; "
                 "this message was not stored",
-                "topic",
             )
         known.add(topic.device_id)
         return None
