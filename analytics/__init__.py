@@ -1,1 +1,20 @@
-"""analytics."""
+"""analytics: forecasts and anomaly episodes. Models and detectors are pure;
+``jobs`` reads and writes the database, ``parallel`` spreads the work.
+"""
+
+__all__ = [
+    "aggregate",
+    "csvfile",
+    "detect",
+    "episodes",
+    "errors",
+    "evaluate",
+    "forecast",
+    "jobs",
+    "models",
+    "outliers",
+    "parallel",
+    "queries",
+    "realdata",
+    "score",
+]

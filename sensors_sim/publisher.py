@@ -209,16 +209,7 @@ def run(
     try:
         while not stop.is_set():
             now_s = sim_time.timestamp()
-            scenario_requests = []
-            while True:
-                try:
-                    topic, body = requests.get_nowait()
-                except queue.Empty:
-                    break
-                if topic == scenario_topic(config.district):
-                    scenario_requests.append(body)
-                else:
-                    students.handle(topic, body, now_s)
+            scenario_requests = _drain_requests(requests, config.district, students, now_s)
             active = _take_requests(client, config.district, scenario_requests, active, now_s)
             step = int(now_s // config.interval_s)
             truth = plan.at(now_s)
@@ -227,21 +218,8 @@ def run(
             )
             for device_id, kind, simulated in reports:
                 values = students.drive(device_id, simulated, now_s)
-                if not values or _offline(config, device_id, now_s):
-                    continue
-                topic = topic_for(config.district, kind, device_id)
-                broken = malformed_index(device_id, step, config.malformed_share)
-                if broken is not None:
-                    payload = MALFORMED[broken][0]
-                else:
-                    stamped = sim_time - timedelta(seconds=config.jitter_s * chance(device_id, step, 1))
-                    payload = payload_for(stamped, values, config.payload_format)
-                if config.late_share and chance(device_id, step, 2) < config.late_share:
-                    late.hold(now_s + config.late_by_s, topic, payload)
-                    continue
-                send(topic, payload)
-                if config.duplicate_share and chance(device_id, step, 3) < config.duplicate_share:
-                    send(topic, payload)
+                if values and not _offline(config, device_id, now_s):
+                    _report(config, (device_id, kind, values), step, sim_time, late=late, send=send)
             for topic, payload in late.due(now_s):
                 send(topic, payload)
             sim_time += timedelta(seconds=config.interval_s)
@@ -257,6 +235,48 @@ def run(
         client.disconnect()
     log.info("simulator published %d messages", sent)
     return sent
+
+
+def _drain_requests(
+    requests: queue.SimpleQueue[tuple[str, bytes]], district: str, students: _Students, now_s: float
+) -> list[bytes]:
+    """Hand students' control requests on; return the scenario requests, in arrival order."""
+    scenario_requests: list[bytes] = []
+    while True:
+        try:
+            topic, body = requests.get_nowait()
+        except queue.Empty:
+            return scenario_requests
+        if topic == scenario_topic(district):
+            scenario_requests.append(body)
+        else:
+            students.handle(topic, body, now_s)
+
+
+def _report(
+    config: SimConfig,
+    report: tuple[str, str, dict[str, float]],
+    step: int,
+    sim_time: datetime,
+    *,
+    late: _Deliveries,
+    send: Callable[[str, bytes], None],
+) -> None:
+    """One device's report: broken, jittered, held back or sent twice as the config asks."""
+    device_id, kind, values = report
+    topic = topic_for(config.district, kind, device_id)
+    broken = malformed_index(device_id, step, config.malformed_share)
+    if broken is not None:
+        payload = MALFORMED[broken][0]
+    else:
+        stamped = sim_time - timedelta(seconds=config.jitter_s * chance(device_id, step, 1))
+        payload = payload_for(stamped, values, config.payload_format)
+    if config.late_share and chance(device_id, step, 2) < config.late_share:
+        late.hold(sim_time.timestamp() + config.late_by_s, topic, payload)
+        return
+    send(topic, payload)
+    if config.duplicate_share and chance(device_id, step, 3) < config.duplicate_share:
+        send(topic, payload)
 
 
 def _offline(config: SimConfig, device_id: str, now_s: float) -> bool:

@@ -1,6 +1,21 @@
-"""smartcity: the command line, settings and shared vocabulary that wire the platform together.
+"""smartcity: the command line, settings, the local stack and the supervisor that wire the parts together.
 
 Importing this package does nothing but define names: no connection, file or thread.
 """
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "analytics_commands",
+    "classroom",
+    "cli",
+    "db",
+    "errors",
+    "operators",
+    "services",
+    "settings",
+    "simulation",
+    "stack",
+    "supervisor",
+    "twin_commands",
+]
