@@ -17,4 +17,5 @@ __all__ = [
     "queries",
     "realdata",
     "score",
+    "service",
 ]

@@ -82,6 +82,21 @@ def apply(drivers: Drivers, times_s: np.ndarray, active: Sequence[Active]) -> Dr
     return out
 
 
+def request_body(name: str, duration_s: float) -> bytes:
+    """The control message asking the simulator for scenario ``name`` (``none`` ends them).
+
+    Raises:
+        ScenarioError: an unknown name or a duration outside (0, 604800] seconds.
+    """
+    import orjson
+
+    if name not in (*NAMES, "none"):
+        raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(NAMES)}, or none to end them")
+    if isinstance(duration_s, bool) or not 0 < duration_s <= 7 * 86400:
+        raise ScenarioError(f"duration must be in (0, 604800] seconds, got {duration_s}")
+    return orjson.dumps({"scenario": name, "duration_s": duration_s})
+
+
 def parse_request(payload: bytes, now_s: float) -> Active | None:
     """A control message (JSON ``{"scenario": NAME, "duration_s": S}``) as an Active window.
 

@@ -13,13 +13,11 @@ import multiprocessing
 import signal
 import sys
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 import orjson
-import psycopg
 
 from contract import topics
 from smartcity.errors import SmartcityError
@@ -155,25 +153,6 @@ def analytics_config(settings: Settings):  # type: ignore[no-untyped-def]
     )
 
 
-def alert_topic(district: str, device_id: str, metric: str) -> str:
-    """Where walls and other systems hear of a new anomaly episode."""
-    return topics.alerts_topic(district, device_id, metric)
-
-
-def alert_payload(device_id: str, metric: str, episode) -> bytes:  # type: ignore[no-untyped-def]
-    return orjson.dumps(
-        {
-            "device_id": device_id,
-            "metric": metric,
-            "kind": episode.kind,
-            "started_at": episode.start.isoformat(),
-            "ended_at": episode.end.isoformat(),
-            "severity": episode.severity,
-            "explanation": episode.explanation,
-        }
-    )
-
-
 def _alerts_client(settings: Settings):  # type: ignore[no-untyped-def]
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
@@ -192,54 +171,19 @@ def run_analytics(settings: Settings, *, once: bool) -> int:
 
 
 def analytics_loop(settings: Settings, stop: threading.Event, *, once: bool = False, devices: str = "%") -> int:
-    """Detect every ``analytics_interval_s``, forecast every ``analytics_forecast_interval_s``;
-    new episodes go to the anomalies table and out on ``alerts/<district>/<device>/<metric>``."""
-    from analytics.detect import Episode
-    from analytics.jobs import run_pass
-    from analytics.parallel import Runner
+    """``analytics.service.loop`` wired to the settings and an alerts client of the broker."""
+    from analytics import service
 
     config = dataclasses.replace(analytics_config(settings), devices=devices)
+    schedule = service.Schedule(
+        district=settings.district,
+        interval_s=settings.analytics_interval_s,
+        forecast_interval_s=settings.analytics_forecast_interval_s,
+    )
     client = _alerts_client(settings)
-    runner = Runner(workers=config.workers, dask_address=config.dask_address)
-
-    def announce(device_id: str, metric: str, episode: Episode) -> None:
-        log.info("anomaly %s %s %s: %s", device_id, metric, episode.kind, episode.explanation)
-        client.publish(
-            alert_topic(settings.district, device_id, metric), alert_payload(device_id, metric, episode), qos=1
-        )
-
-    last_forecast = -float("inf")
     try:
-        while True:
-            started = time.monotonic()
-            due = once or started - last_forecast >= settings.analytics_forecast_interval_s
-            try:
-                with psycopg.connect(config.dsn, connect_timeout=5) as conn:
-                    result = run_pass(
-                        conn, config, datetime.now(UTC), on_episode=announce, forecasts=due, runner=runner
-                    )
-                if due:
-                    last_forecast = started
-                log.info(
-                    "analytics pass: %d series, %d forecast rows, %d new episodes (%.1f s)",
-                    result.series,
-                    result.forecasts,
-                    len(result.new_episodes),
-                    time.monotonic() - started,
-                )
-            except psycopg.OperationalError as exc:
-                if once:
-                    raise SmartcityError(f"database unavailable: {exc}") from exc
-                log.warning("analytics pass skipped: database unavailable (%s)", exc)
-            except Exception:
-                if once:
-                    raise
-                # one pass's failure (a series no model can handle, a bug) must not stop the wall's alerts
-                log.exception("analytics pass failed; the next one runs as planned")
-            if once or stop.wait(max(0.0, settings.analytics_interval_s - (time.monotonic() - started))):
-                return 0
+        return service.loop(config, schedule, stop, once=once, publish=lambda t, p: client.publish(t, p, qos=1))
     finally:
-        runner.close()
         client.loop_stop()
         client.disconnect()
 

@@ -200,12 +200,9 @@ def trigger_scenario(settings: Settings, name: str, *, duration_s: float, wait_s
     Returns 0 when the simulator confirmed, 3 when no simulator answered in ``wait_s``.
     """
     from contract.topics import scenario_state_topic, scenario_topic
-    from sensors_sim.scenarios import NAMES
+    from sensors_sim.scenarios import request_body
 
-    if name not in (*NAMES, "none"):
-        raise SmartcityError(f"unknown scenario {name!r}; known: {', '.join(NAMES)}, or none to end them")
-    if not 0 < duration_s <= 7 * 86400:
-        raise SmartcityError(f"--duration must be in (0, 604800] seconds, got {duration_s}")
+    body = request_body(name, duration_s)  # the simulator's own protocol, refused here if wrong
     host, port = settings.mqtt_host, settings.mqtt_port
     username, password = settings.mqtt_credentials()  # an operator's request, not the simulator's
     topic = scenario_topic(settings.district)
@@ -223,7 +220,7 @@ def trigger_scenario(settings: Settings, name: str, *, duration_s: float, wait_s
         answered.set()
 
     def on_subscribe(client: mqtt.Client, userdata: object, mid: int, codes: object, props: object) -> None:
-        client.publish(topic, orjson.dumps({"scenario": name, "duration_s": duration_s}), qos=1)
+        client.publish(topic, body, qos=1)
 
     client.on_message = on_message
     client.on_subscribe = on_subscribe
