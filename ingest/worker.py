@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,10 +95,23 @@ class _Slot:
     roster_read_at: float = 0.0
 
 
-class IngestWorker:
-    """One ingest process's worth of work. Call :meth:`run`; :meth:`stop` from any thread."""
+WriterFactory = Callable[[], tuple[psycopg.Connection[tuple[object, ...]], Writer]]
 
-    def __init__(self, config: IngestConfig) -> None:
+
+class IngestWorker:
+    """One ingest process's worth of work. Call :meth:`run`; :meth:`stop` from any thread.
+
+    Args:
+        config: what to connect to and how to batch.
+        client: the MQTT client to read with (a :class:`FastClient` by default); the worker
+            sets its callbacks. A test passes a fake with the same few methods.
+        open_writer: connects and returns (connection, :class:`Writer`); by default to
+            ``config.dsn``. A test passes one that returns fakes.
+    """
+
+    def __init__(
+        self, config: IngestConfig, *, client: FastClient | None = None, open_writer: WriterFactory | None = None
+    ) -> None:
         self.config = config
         self.counters = Counters()
         # on_message appends, the writer pops: deque operations are atomic, and the
@@ -109,7 +123,8 @@ class IngestWorker:
         self._fatal: Exception | None = None
         self._connected = threading.Event()
         self._guard = ClassGuard(config.class_limits)
-        self._client = self._make_client()
+        self._client = self._wire(client if client is not None else self._make_client())
+        self._connect_writer: WriterFactory = open_writer or self._connect_database
 
     # -- MQTT side (paho's thread) -------------------------------------------------
     def _make_client(self) -> FastClient:
@@ -122,6 +137,9 @@ class IngestWorker:
         client.username_pw_set(self.config.mqtt_username, self.config.mqtt_password)
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)
+        return client
+
+    def _wire(self, client: FastClient) -> FastClient:
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.on_raw_message = self._on_raw_message
@@ -370,13 +388,16 @@ class IngestWorker:
         except psycopg.OperationalError:
             log.warning("could not record ingest stats; database unavailable")
 
+    def _connect_database(self) -> tuple[psycopg.Connection[tuple[object, ...]], Writer]:
+        conn = psycopg.connect(self.config.dsn, connect_timeout=5)
+        return conn, Writer(conn, auto_register=self.config.auto_register)
+
     def _open_writer(self) -> tuple[psycopg.Connection[tuple[object, ...]], Writer]:
         """Connect and prepare a writer, retrying with backoff while the database is away."""
         delay_s = 0.2
         while True:
             try:
-                conn = psycopg.connect(self.config.dsn, connect_timeout=5)
-                return conn, Writer(conn, auto_register=self.config.auto_register)
+                return self._connect_writer()
             except psycopg.OperationalError as exc:
                 if self._stop.is_set() and not self._inbox:
                     raise
