@@ -12,7 +12,7 @@ import dash
 from dash import dcc, html
 from flask import Response, request
 
-from dashboard import auth
+from dashboard import auth, queries
 
 HERE = Path(__file__).resolve().parent
 # deck.gl's core, layers and JSON converter, built by scripts/build-deck from deckjs/entry.js
@@ -73,6 +73,7 @@ def create_app(config: DashboardConfig) -> dash.Dash:
     def _health() -> Response:
         return Response("ok\n", mimetype="text/plain")
 
+    queries.open_pool(config.dsn)  # one pool per process, opened here, never at import
     auth.install(
         app.server,
         dsn=config.dsn,

@@ -6,10 +6,13 @@ that cannot be reached raises :class:`DataUnavailable` so pages can show the ban
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from analytics import episodes
 from contract.topics import class_topic
@@ -47,12 +50,46 @@ FROM readings WHERE time > now() - interval '1 hour'
 OPEN_ANOMALIES = "SELECT count(*) FROM anomalies WHERE NOT acknowledged AND detected_at > now() - interval '1 day'"
 
 
-def _fetch(dsn: str, query: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+# The app factory opens one pool per DSN for its process (open_pool); callers outside an
+# app (tests, scripts) get a connection of their own.
+_POOLS: dict[str, ConnectionPool[psycopg.Connection[tuple[Any, ...]]]] = {}
+
+
+def open_pool(dsn: str, *, max_size: int = 8) -> None:
+    """Serve this process's queries on ``dsn`` from a connection pool (checked on each use,
+    so a database that was restarted is found again). Idempotent."""
+    if dsn in _POOLS:
+        return
+    pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] = ConnectionPool(
+        dsn, min_size=1, max_size=max_size, timeout=3.0, open=False,
+        kwargs={"connect_timeout": 3}, check=ConnectionPool.check_connection,
+    )  # fmt: skip
+    pool.open(wait=False)
+    _POOLS[dsn] = pool
+
+
+@contextlib.contextmanager
+def connection(dsn: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    """A connection from the process's pool for ``dsn``, or a new one; committed on success.
+
+    Raises:
+        DataUnavailable: the database cannot be reached.
+    """
     try:
-        with psycopg.connect(dsn, connect_timeout=3) as conn:
-            return conn.execute(query, params).fetchall()
+        pool = _POOLS.get(dsn)
+        if pool is None:
+            with psycopg.connect(dsn, connect_timeout=3) as conn:
+                yield conn
+        else:
+            with pool.connection() as conn:
+                yield conn
     except psycopg.Error as exc:
         raise DataUnavailable(f"database unavailable: {exc}") from exc
+
+
+def _fetch(dsn: str, query: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+    with connection(dsn) as conn:
+        return conn.execute(query, params).fetchall()
 
 
 def district(dsn: str, district_id: str) -> dict[str, Any] | None:
@@ -285,11 +322,8 @@ def anomaly_feed(dsn: str, district_id: str, limit: int = 12) -> pd.DataFrame:
 
 def acknowledge(dsn: str, anomaly_id: int) -> None:
     """Through analytics, which owns the anomalies table."""
-    try:
-        with psycopg.connect(dsn, connect_timeout=3) as conn:
-            episodes.acknowledge(conn, anomaly_id)
-    except psycopg.Error as exc:
-        raise DataUnavailable(f"database unavailable: {exc}") from exc
+    with connection(dsn) as conn:
+        episodes.acknowledge(conn, anomaly_id)
 
 
 def next_24h(dsn: str, district_id: str, metrics: list[str]) -> pd.DataFrame:

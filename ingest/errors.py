@@ -1,9 +1,11 @@
 """Errors of the ingest package.
 
 IngestError
-├── PayloadError       a message cannot become readings; carries a reason code
-│   └── UnitError      a unit that cannot be converted to the metric's
-└── WriterError        the database refused a batch for a reason retrying will not fix
+└── PayloadError       a message cannot become readings; carries a reason code
+    └── UnitError      a unit that cannot be converted to the metric's
+
+A batch the database refuses is not an error of this package: the writer stores its
+messages one by one and dead-letters the one refused (``ingest.writer``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,3 @@ class UnitError(PayloadError):
 
     def __init__(self, sentence: str, field: str | None = None) -> None:
         super().__init__("unit_not_convertible", sentence, field)
-
-
-class WriterError(IngestError):
-    """The database refused a batch for a reason retrying will not fix."""

@@ -16,7 +16,6 @@ import numpy as np
 KST_OFFSET_S = 9 * 3600
 RAIN_DAY_PROBABILITY = 0.22
 DUST_BLOCK_PROBABILITY = 0.18
-DUST_PM_FACTOR = 3.0
 
 
 @dataclass(frozen=True)

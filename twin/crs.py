@@ -2,5 +2,3 @@
 
 # Korea 2000 / Central Belt 2010: metric, for computation and storage.
 METRIC_CRS = "EPSG:5186"
-# WGS84 longitude/latitude: for display and for payloads.
-DISPLAY_CRS = "EPSG:4326"

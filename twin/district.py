@@ -21,7 +21,6 @@ from twin.synthetic import Layers
 
 DISTRICT_ID = "goyang"
 CENTER_DONG_CODES = ("3110154", "3110155")  # Seongsa 1-dong and 2-dong
-GOYANG_CODE_PREFIX = "31"
 
 # (kind, share of the fleet); footfall is the one counter at the Smart City Center.
 FLEET_MIX = (

@@ -8,11 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import psycopg
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from flask import current_app
 
-from dashboard import scenes
+from dashboard import queries, scenes
 from dashboard.app import DashboardConfig
 from dashboard.errors import DataUnavailable
 from dashboard.i18n import t
@@ -134,13 +133,13 @@ def lookup(_: int, __: int | None, query: str | None, lang: str) -> Any:
         return ""
     config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
-        with psycopg.connect(config.dsn, connect_timeout=3) as conn:
+        with queries.connection(config.dsn) as conn:  # the process's pool
             found = store.lookup(conn, query)
     except LookupRefused as exc:
         return html.P(str(exc), className="exh-error")
     except LookupFailed:
         return html.P(t(lang, "not_found"), className="exh-error")
-    except psycopg.Error:
+    except DataUnavailable:
         return html.P("⚠ database unavailable · 데이터베이스 연결 끊김", className="exh-error")
     parcel = found[0]
     buildings = parcel["buildings"]
