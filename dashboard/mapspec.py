@@ -184,3 +184,22 @@ def _spec(layer: pdk.Layer) -> dict[str, Any]:
     """A pydeck layer as the JSON that createDeck reads (pydeck's own serialisation)."""
     spec: dict[str, Any] = json.loads(pdk.Deck(layers=[layer]).to_json())["layers"][0]
     return spec
+
+
+def exposure_by_building(records: list[dict[str, Any]], devices: pd.DataFrame) -> dict[str, float]:
+    """PM2.5 at each building: the twin's exposure model over the map's building outlines."""
+    import geopandas as gpd
+    from shapely.geometry import Point, Polygon
+
+    from twin.crs import METRIC_CRS
+    from twin.exposure import exposure
+
+    air = devices[(devices["metric"] == "pm25_ugm3") & devices["value"].notna()]
+    if air.empty or not records:
+        return {}
+    outlines = [Polygon(r["ring"]) for r in records]
+    buildings = gpd.GeoDataFrame(geometry=outlines, crs="EPSG:4326").to_crs(METRIC_CRS)
+    points = [Point(x, y) for x, y in zip(air["lon_deg"], air["lat_deg"], strict=True)]
+    sites = gpd.GeoDataFrame({"device_id": air["device_id"].to_numpy()}, geometry=points, crs="EPSG:4326")
+    found = exposure(buildings, sites.to_crs(METRIC_CRS), air[["device_id", "metric", "value"]], ("pm25_ugm3",))
+    return {r["building_id"]: float(v) for r, v in zip(records, found["pm25_ugm3"], strict=True)}

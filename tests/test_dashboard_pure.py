@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import psycopg
+import pytest
 
 from dashboard import mapspec, scenes
 
@@ -113,3 +114,22 @@ def test_the_walls_outlook_is_the_districts_own_forecast_when_there_is_one(dsn: 
     assert (pm_after["yhat"] == 42.0).all() and (pm_after["hi95"] == 47.0).all()
     power = after[after["metric"] == "power_kw"]
     assert (power["yhat"] == 100.0).all()  # no district series of power: still the sensors' mean
+
+
+def test_operations_exposure_is_the_twins_model_over_the_map_outlines() -> None:
+    import pandas as pd
+
+    from dashboard.mapspec import exposure_by_building as _exposure
+
+    def ring(lon: float, lat: float) -> list[list[float]]:
+        d = 0.0001
+        return [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]
+
+    records = [{"building_id": "a", "ring": ring(126.83, 37.66)}, {"building_id": "b", "ring": ring(126.84, 37.66)}]
+    devices = pd.DataFrame(
+        {"device_id": ["air-1", "air-2", "noise-1"], "metric": ["pm25_ugm3", "pm25_ugm3", "noise_dba"],
+         "value": [40.0, 80.0, 60.0], "lon_deg": [126.83, 126.84, 126.835], "lat_deg": [37.66, 37.66, 37.66]}
+    )  # fmt: skip
+    found = _exposure(records, devices)
+    assert found["a"] == pytest.approx(40.0) and found["b"] == pytest.approx(80.0)  # a station at each: its value
+    assert _exposure(records, devices[devices["metric"] == "noise_dba"]) == {}

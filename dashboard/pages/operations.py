@@ -138,7 +138,9 @@ def load_still(tick: int, shown: list[str], colour: str, loaded: int | None) -> 
                 in_anomaly = queries.buildings_in_anomaly(config.dsn, config.district) if colour == "anomaly" else set()
                 exposure = None
                 if colour == "exposure":
-                    exposure = _exposure(found["records"], queries.devices_latest(config.dsn, config.district))
+                    exposure = mapspec.exposure_by_building(
+                        found["records"], queries.devices_latest(config.dsn, config.district)
+                    )
                 layers.append(
                     mapspec.building_layer(found["records"], colour_by=colour, in_anomaly=in_anomaly, exposure=exposure)
                 )
@@ -189,28 +191,6 @@ def _at_hour(devices: pd.DataFrame, hourly: pd.DataFrame) -> pd.DataFrame:
     places = devices.drop_duplicates("device_id")[["device_id", "kind", "lon_deg", "lat_deg", "building_id"]]
     values = hourly.rename(columns={"hour": "time"})[["device_id", "metric", "value", "time"]]
     return places.merge(values, on="device_id", how="left")
-
-
-def _exposure(records: list[dict[str, Any]], devices: pd.DataFrame) -> dict[str, float]:
-    """PM2.5 at each building by inverse-distance weighting of the air stations (twin.exposure)."""
-    import geopandas as gpd
-    from shapely.geometry import Point
-
-    from twin.exposure import idw
-
-    air = devices[(devices["metric"] == "pm25_ugm3") & devices["value"].notna()]
-    if air.empty or not records:
-        return {}
-    centroids = [
-        Point(sum(p[0] for p in r["ring"]) / len(r["ring"]), sum(p[1] for p in r["ring"]) / len(r["ring"]))
-        for r in records
-    ]
-    targets = gpd.GeoDataFrame(geometry=centroids, crs="EPSG:4326").to_crs("EPSG:5186")
-    stations = gpd.GeoDataFrame(
-        geometry=[Point(x, y) for x, y in zip(air["lon_deg"], air["lat_deg"], strict=True)], crs="EPSG:4326"
-    ).to_crs("EPSG:5186")
-    values = idw(targets, stations, pd.Series(air["value"].to_numpy(dtype=float), index=stations.index))
-    return {r["building_id"]: float(v) for r, v in zip(records, values, strict=True)}
 
 
 @callback(
