@@ -14,6 +14,7 @@ __all__ = [
     "models",
     "outliers",
     "parallel",
+    "passes",
     "queries",
     "realdata",
     "score",

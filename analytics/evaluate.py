@@ -11,13 +11,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import psycopg
 
-from analytics import queries, score
+from analytics import score
 from analytics.detect import Thresholds
-from analytics.errors import AnalyticsError
 from analytics.forecast import forecast, seasonal_naive
-from analytics.jobs import SeriesKey, detect_all, series_from_rows
+from analytics.passes import SeriesKey, detect_all
 
 
 @dataclass(frozen=True)
@@ -105,51 +103,3 @@ def evaluate(
         forecast_series=len(fc),
         models={str(k): int(v) for k, v in fc["model"].value_counts().items()},
     )
-
-
-def evaluate_run(
-    conn: psycopg.Connection[tuple[object, ...]],
-    *,
-    run_id: str | None = None,
-    devices: str = "%",
-    timezone: str | None = None,
-) -> tuple[str, Figures]:
-    """Score a simulator run (the latest with ground truth by default) from the database.
-
-    Raises:
-        AnalyticsError: no run with ground truth, or no readings in its span.
-    """
-    runs = conn.execute(queries.TRUTH_RUNS).fetchall()
-    if not runs:
-        raise AnalyticsError("no simulator ground truth in sim_anomalies; run `smartcity sim backfill` first")
-    chosen = next((r for r in runs if run_id is None or r[0] == run_id), None)
-    if chosen is None:
-        raise AnalyticsError(f"no ground truth for run {run_id!r}; runs are {[r[0] for r in runs][:10]}")
-    name = str(chosen[0])
-    truth = pd.DataFrame(conn.execute(queries.TRUTH, (name, devices)).fetchall(), columns=score.WINDOW_COLUMNS)
-    for column in ("started_at", "ended_at"):
-        truth[column] = pd.to_datetime(truth[column], utc=True)
-    span = conn.execute(queries.RUN_SPAN, (name,)).fetchone()
-    if not span or span[0] is None:
-        raise AnalyticsError(f"run {name!r} has no span")
-    pattern = devices
-    detail_rows = conn.execute(
-        queries.BUCKETED, {"bucket": "5 minutes", "since": span[0], "until": span[1], "devices": pattern}
-    ).fetchall()
-    hourly_rows = conn.execute(
-        queries.BUCKETED, {"bucket": "1 hour", "since": span[0], "until": span[1], "devices": pattern}
-    ).fetchall()
-    conn.commit()
-    columns = ["device_id", "metric", "bucket", "value", "low", "high"]
-    truth_devices = set(truth["device_id"])
-    detail_frame = pd.DataFrame(detail_rows, columns=columns)
-    detail_frame = detail_frame[detail_frame["device_id"].isin(truth_devices)]
-    if detail_frame.empty:
-        raise AnalyticsError(f"no readings for the devices of run {name!r}")
-    detail = series_from_rows(detail_frame, pd.Timedelta(minutes=5))
-    hourly_frame = pd.DataFrame(hourly_rows, columns=columns)
-    hourly_frame = hourly_frame[hourly_frame["device_id"].isin(truth_devices)][columns[:4]]
-    hourly = {k: f["value"] for k, f in series_from_rows(hourly_frame, pd.Timedelta(hours=1)).items()}
-    # only metrics that can carry anomalies are scored for detection
-    detail = {k: v for k, v in detail.items() if k[1] in set(truth["metric"])}
-    return name, evaluate(detail, hourly, truth, steps_per_day=288, timezone=timezone)

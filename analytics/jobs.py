@@ -1,8 +1,7 @@
-"""Analytics jobs over the database: detect anomalies (often), forecast every series (hourly).
-
-The pure middle is ``series_from_rows``, ``detect_all`` and ``forecast_chunk``; the
-rest reads buckets, writes rows and hands new episodes to the caller (who publishes
-them as alerts).
+"""Analytics jobs over the database: detect anomalies (often), forecast every series
+(hourly), score a simulator run. The edge: it reads buckets, hands them to the pure
+work in ``analytics.passes``, writes rows and hands new episodes to the caller (who
+publishes them as alerts).
 """
 
 from __future__ import annotations
@@ -13,19 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
-import numpy as np
 import pandas as pd
 import psycopg
 
-from analytics import queries
+from analytics import evaluate, queries
 from analytics.aggregate import aggregate, memberships
-from analytics.detect import Episode, Thresholds, detect, median_score, scores
-from analytics.errors import SeriesError
-from analytics.forecast import forecast
+from analytics.detect import Episode
+from analytics.errors import AnalyticsError
+from analytics.evaluate import Figures
 from analytics.parallel import Runner
+from analytics.passes import ForecastItem, detect_all, forecast_chunk, series_from_rows
+from analytics.score import WINDOW_COLUMNS
 
 log = logging.getLogger(__name__)
-SeriesKey = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -49,102 +48,6 @@ class PassResult:
     series: int = 0
     forecasts: int = 0
     new_episodes: list[tuple[str, str, Episode]] = field(default_factory=list)
-
-
-def series_from_rows(
-    frame: pd.DataFrame, step: pd.Timedelta, *, until: pd.Timestamp | None = None
-) -> dict[SeriesKey, pd.DataFrame]:
-    """Rows of (device_id, metric, bucket, value[, low, high]) as one regular frame per series.
-
-    Missing buckets become NaN rows (an expected report that did not come); with
-    ``until`` a series that went silent is extended with NaN up to it.
-    """
-    out: dict[SeriesKey, pd.DataFrame] = {}
-    for (device_id, metric), group in frame.groupby(["device_id", "metric"], sort=False):
-        index = pd.DatetimeIndex(pd.to_datetime(group["bucket"], utc=True))
-        values = group.drop(columns=["device_id", "metric", "bucket"]).astype(float).set_axis(index)
-        end = max(index[-1], until) if until is not None else index[-1]
-        grid = pd.date_range(index[0], end, freq=step)
-        out[(str(device_id), str(metric))] = values.reindex(grid)
-    return out
-
-
-def detect_all(
-    series: dict[SeriesKey, pd.DataFrame],
-    *,
-    steps_per_day: int,
-    thresholds: Thresholds | None = None,
-    timezone: str | None = None,
-    runner: Runner | None = None,
-) -> list[tuple[str, str, Episode]]:
-    """Episodes of every series; the series of one metric share a city-wide score.
-
-    Their grids may differ at the ends (a sensor that just reported has one bucket more
-    than the rest); the median aligns them by time and counts only times enough have.
-    With a ``runner``, the metrics are spread over its processes (each metric's series
-    stay together: they share the city-wide score).
-    """
-    by_metric: dict[str, dict[SeriesKey, pd.DataFrame]] = {}
-    for key, frame in series.items():
-        by_metric.setdefault(key[1], {})[key] = frame
-    groups = sorted(by_metric.values(), key=len, reverse=True)  # big metrics first: better balance
-    work = partial(detect_metrics, steps_per_day=steps_per_day, thresholds=thresholds, timezone=timezone)
-    if runner is None:
-        return work(groups)
-    return runner.map(work, groups, per_worker=len(groups))  # a task per metric, the biggest first
-
-
-def detect_metrics(
-    groups: list[dict[SeriesKey, pd.DataFrame]],
-    *,
-    steps_per_day: int,
-    thresholds: Thresholds | None = None,
-    timezone: str | None = None,
-) -> list[tuple[str, str, Episode]]:
-    """``detect_all``'s work for groups of series, each group the series of one metric.
-
-    A top-level function of plain data, so a process pool or a Dask worker can run it.
-    """
-    out: list[tuple[str, str, Episode]] = []
-    for group in groups:
-        scored = {key: scores(f["value"], steps_per_day=steps_per_day, timezone=timezone) for key, f in group.items()}
-        common = median_score({f"{k[0]}|{k[1]}": z for k, (_, z) in scored.items()})
-        for key, frame in group.items():
-            extremes = (frame["low"], frame["high"]) if {"low", "high"} <= set(frame.columns) else None
-            for episode in detect(
-                frame["value"],
-                steps_per_day=steps_per_day,
-                thresholds=thresholds,
-                common_z=common,
-                extremes=extremes,
-                scored=scored[key],
-            ):
-                out.append((key[0], key[1], episode))
-    return out
-
-
-ForecastItem = tuple[str, str, np.ndarray, pd.Timestamp, pd.Timedelta]
-
-
-def forecast_chunk(
-    items: list[ForecastItem], *, horizon_steps: int = 24, season_steps: int = 24
-) -> list[tuple[object, ...]]:
-    """Forecast rows (time, device, metric, model, yhat, lo80, hi80, lo95, hi95, backtest_mae) for a chunk.
-
-    A top-level function of plain data, so a process pool or a Dask worker can run it.
-    """
-    rows: list[tuple[object, ...]] = []
-    for device_id, metric, values, start, step in items:
-        series = pd.Series(values, index=pd.date_range(start, periods=len(values), freq=step))
-        try:
-            fc = forecast(series, horizon_steps=horizon_steps, season_steps=season_steps)
-        except SeriesError:
-            continue
-        rows.extend(
-            (t, device_id, metric, r.model, r.yhat, r.lo80, r.hi80, r.lo95, r.hi95, r.backtest_mae)
-            for t, r in zip(fc.index, fc.itertuples(), strict=True)
-        )
-    return rows
 
 
 def _read(
@@ -232,3 +135,51 @@ def run_pass(
         for item in result.new_episodes:
             on_episode(*item)
     return result
+
+
+def evaluate_run(
+    conn: psycopg.Connection[tuple[object, ...]],
+    *,
+    run_id: str | None = None,
+    devices: str = "%",
+    timezone: str | None = None,
+) -> tuple[str, Figures]:
+    """Score a simulator run (the latest with ground truth by default) from the database.
+
+    Raises:
+        AnalyticsError: no run with ground truth, or no readings in its span.
+    """
+    runs = conn.execute(queries.TRUTH_RUNS).fetchall()
+    if not runs:
+        raise AnalyticsError("no simulator ground truth in sim_anomalies; run `smartcity sim backfill` first")
+    chosen = next((r for r in runs if run_id is None or r[0] == run_id), None)
+    if chosen is None:
+        raise AnalyticsError(f"no ground truth for run {run_id!r}; runs are {[r[0] for r in runs][:10]}")
+    name = str(chosen[0])
+    truth = pd.DataFrame(conn.execute(queries.TRUTH, (name, devices)).fetchall(), columns=WINDOW_COLUMNS)
+    for column in ("started_at", "ended_at"):
+        truth[column] = pd.to_datetime(truth[column], utc=True)
+    span = conn.execute(queries.RUN_SPAN, (name,)).fetchone()
+    if not span or span[0] is None:
+        raise AnalyticsError(f"run {name!r} has no span")
+    pattern = devices
+    detail_rows = conn.execute(
+        queries.BUCKETED, {"bucket": "5 minutes", "since": span[0], "until": span[1], "devices": pattern}
+    ).fetchall()
+    hourly_rows = conn.execute(
+        queries.BUCKETED, {"bucket": "1 hour", "since": span[0], "until": span[1], "devices": pattern}
+    ).fetchall()
+    conn.commit()
+    columns = ["device_id", "metric", "bucket", "value", "low", "high"]
+    truth_devices = set(truth["device_id"])
+    detail_frame = pd.DataFrame(detail_rows, columns=columns)
+    detail_frame = detail_frame[detail_frame["device_id"].isin(truth_devices)]
+    if detail_frame.empty:
+        raise AnalyticsError(f"no readings for the devices of run {name!r}")
+    detail = series_from_rows(detail_frame, pd.Timedelta(minutes=5))
+    hourly_frame = pd.DataFrame(hourly_rows, columns=columns)
+    hourly_frame = hourly_frame[hourly_frame["device_id"].isin(truth_devices)][columns[:4]]
+    hourly = {k: f["value"] for k, f in series_from_rows(hourly_frame, pd.Timedelta(hours=1)).items()}
+    # only metrics that can carry anomalies are scored for detection
+    detail = {k: v for k, v in detail.items() if k[1] in set(truth["metric"])}
+    return name, evaluate.evaluate(detail, hourly, truth, steps_per_day=288, timezone=timezone)

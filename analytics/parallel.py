@@ -63,7 +63,7 @@ class Runner:
             # thread's locks into the workers half-held; a clean server process, with the
             # analytics modules imported once, forks them
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["analytics.jobs"])
+            context.set_forkserver_preload(["analytics.passes"])
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_one_thread_each)
         parts = chunks(items, per_worker * self.workers)
         return [r for part in self._pool.map(func, parts) for r in part]

@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from analytics import realdata, score  # noqa: E402
 from analytics.evaluate import evaluate  # noqa: E402
-from analytics.jobs import detect_all, forecast_chunk  # noqa: E402
 from analytics.parallel import Runner  # noqa: E402
+from analytics.passes import detect_all, forecast_chunk  # noqa: E402
 from sensors_sim import anomalies  # noqa: E402
 from sensors_sim.signals import fleet_of_every_kind, generate  # noqa: E402
 

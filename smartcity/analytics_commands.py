@@ -17,7 +17,7 @@ from smartcity.settings import Settings
 
 
 def score(settings: Settings, args: argparse.Namespace) -> int:
-    from analytics.evaluate import evaluate_run
+    from analytics.jobs import evaluate_run
 
     try:
         with psycopg.connect(settings.database_dsn(), connect_timeout=5) as conn:

@@ -14,9 +14,9 @@ from analytics.csvfile import read_series
 from analytics.detect import _median_of_votes, common_scores, detect, episodes, stuck
 from analytics.errors import CsvError, SeriesError
 from analytics.forecast import clean, forecast, select
-from analytics.jobs import detect_all
 from analytics.models import CANDIDATES, _ar1_regression, mstl, sarimax
 from analytics.parallel import Runner, chunks
+from analytics.passes import detect_all
 
 PER_DAY = 288  # 5-minute steps
 DATA = Path(__file__).parent / "data" / "series"
