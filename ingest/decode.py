@@ -131,6 +131,8 @@ def _measures(device: DeviceTopic, payload: bytes, now: datetime) -> tuple[list[
     if isinstance(document, list):
         return senml.measures(document, now)
     if isinstance(document, dict):
+        if fiware.is_notification(document):
+            return fiware.measures(fiware.notified_entity(document))
         if fiware.is_entity(document):
             return fiware.measures(document)
         found = canonical.measures(document)
@@ -166,6 +168,7 @@ def _bare(metric: str, payload: bytes) -> Measure:
 
 def _validate(device: DeviceTopic, measures: list[Measure], now: datetime, limits: Limits) -> list[Reading]:
     readings: list[Reading] = []
+    fields: list[str] = []
     problems: list[PayloadError] = []
     newest = now + timedelta(seconds=limits.future_tolerance_s)
     oldest = now - timedelta(seconds=limits.max_age_s)
@@ -195,8 +198,10 @@ def _validate(device: DeviceTopic, measures: list[Measure], now: datetime, limit
                     m.field,
                 )
             readings.append(Reading(time, device.device_id, metric.name, value))
+            fields.append(m.field)
         except PayloadError as exc:
             problems.append(exc)
+    problems.extend(_duplicates(readings, fields))
     if problems:
         first = problems[0]
         sentence = first.sentence
@@ -204,6 +209,27 @@ def _validate(device: DeviceTopic, measures: list[Measure], now: datetime, limit
             sentence += f" (and {len(problems) - 1} more: " + "; ".join(p.sentence for p in problems[1:4]) + ")"
         raise PayloadError(first.reason, sentence, first.field)
     return readings
+
+
+def _duplicates(readings: list[Reading], fields: list[str]) -> list[PayloadError]:
+    """Two values for one (metric, time) in one message: which one is right cannot be told,
+    and storing one would drop the other without a word. Both are named."""
+    seen: dict[tuple[str, datetime], str] = {}
+    problems = []
+    for reading, field in zip(readings, fields, strict=True):
+        key = (reading.metric, reading.time)
+        if key in seen:
+            problems.append(
+                PayloadError(
+                    Reason.DUPLICATE_READING,
+                    f"{seen[key]} and {field} both give {reading.metric} at {reading.time.isoformat()}; "
+                    "a message may carry one value per metric and time",
+                    field,
+                )
+            )
+        else:
+            seen[key] = field
+    return problems
 
 
 def _known_metric(m: Measure) -> Metric:

@@ -30,6 +30,8 @@ class Reason(StrEnum):
     RATE_LIMITED = "rate_limited"
     ACCOUNT_INACTIVE = "account_inactive"
     TOO_MANY_DEVICES = "too_many_devices"
+    DUPLICATE_READING = "duplicate_reading"  # two values for one (metric, time) in one message
+    SEVERAL_DEVICES = "several_devices"  # a message naming devices besides its topic's
     NOT_STORABLE = "not_storable"  # the database refused it; kept as a dead letter
     INTERNAL_ERROR = "internal_error"  # a bug of ours; kept as a dead letter to replay
 

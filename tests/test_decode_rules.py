@@ -188,3 +188,52 @@ def test_fast_path_agrees_with_the_general_path(document: dict[str, object]) -> 
     assert (full.rejection is None) == (slow is not None)
     if slow is not None:
         assert list(full.readings) == slow
+
+
+# -- silent losses that are now refusals or land right -------------------------------
+def test_a_senml_pack_naming_two_devices_is_refused_naming_both() -> None:
+    """RFC 8428's "collection of resources": stored as one device, one reading was dropped."""
+    pack = [
+        {"bn": "urn:dev:ow:10e2073a01080063:", "bt": NOW.timestamp(), "n": "temp", "u": "Cel", "v": 23.1},
+        {"bn": "urn:dev:ow:10e2073a0108006b:", "n": "temp", "u": "Cel", "v": 24.0},
+    ]
+    reason, sentence = _reject(json.dumps(pack))
+    assert reason == "several_devices"
+    assert "urn:dev:ow:10e2073a01080063" in sentence and "urn:dev:ow:10e2073a0108006b" in sentence
+
+
+def test_two_values_for_one_metric_and_time_are_refused_naming_both_fields() -> None:
+    stamp = NOW.timestamp()
+    pack = [{"bt": stamp, "n": "temperature", "v": 20.0}, {"n": "temp", "v": 21.0}]
+    reason, sentence = _reject(json.dumps(pack))
+    assert reason == "duplicate_reading" and "[0]" in sentence and "[1]" in sentence
+    body = {"readings": [{"time": NOW.isoformat(), "metrics": {"pm25_ugm3": 1}},
+                         {"time": NOW.isoformat(), "metrics": {"pm25_ugm3": 2}}]}  # fmt: skip
+    reason, sentence = _reject(json.dumps(body))
+    assert reason == "duplicate_reading" and "readings[0].metrics.pm25_ugm3" in sentence
+
+
+def test_ngsi_ld_observed_at_on_a_property_stamps_the_reading() -> None:
+    observed = NOW - timedelta(minutes=7)
+    entity = {
+        "id": "urn:ngsi-ld:AirQualityObserved:1", "type": "AirQualityObserved",
+        "pm25": {"type": "Property", "value": 12.0, "unitCode": "GQ", "observedAt": observed.isoformat()},
+        "temperature": {"type": "Property", "value": 3.5, "observedAt": (observed - timedelta(minutes=1)).isoformat()},
+    }  # fmt: skip
+    decoded = decode(TOPIC, json.dumps(entity).encode(), NOW)
+    assert decoded.rejection is None, decoded
+    times = {r.metric: r.time for r in decoded.readings}
+    assert times == {"pm25_ugm3": observed, "temperature_c": observed - timedelta(minutes=1)}
+
+
+def test_an_orion_notification_of_one_entity_lands_and_of_two_is_refused() -> None:
+    one = {"subscriptionId": "urn:ngsi-ld:Subscription:1", "data": [
+        {"id": "urn:ngsi-ld:AirQualityObserved:1", "type": "AirQualityObserved",
+         "pm25": {"type": "Property", "value": 12.0, "observedAt": NOW.isoformat()}}]}  # fmt: skip
+    decoded = decode(TOPIC, json.dumps(one).encode(), NOW)
+    assert decoded.rejection is None and [(r.metric, r.value, r.time) for r in decoded.readings] == [
+        ("pm25_ugm3", 12.0, NOW)
+    ]
+    two = {"subscriptionId": "s", "data": [dict(one["data"][0]), {**one["data"][0], "id": "urn:other"}]}
+    reason, sentence = _reject(json.dumps(two))
+    assert reason == "several_devices" and "urn:other" in sentence

@@ -38,6 +38,10 @@ def _check(decoded: Decoded) -> None:
         assert not decoded.readings
         assert decoded.rejection.reason and isinstance(decoded.rejection.sentence, str)
         return
+    # no two readings of one message share (metric, time): the writer's ON CONFLICT would
+    # drop one without a word, so the decoder must have refused the message instead
+    keys = [(r.device_id, r.metric, r.time) for r in decoded.readings]
+    assert len(keys) == len(set(keys)), keys
     for reading in decoded.readings:
         metric = METRICS[reading.metric]
         assert math.isfinite(reading.value) and metric.min_value <= reading.value <= metric.max_value

@@ -167,3 +167,20 @@ def test_pnu_and_address_rules() -> None:
     assert parse_address("화정동 965").gu is None
     with pytest.raises(LookupRefused, match=r"expected e\.g\."):
         parse_address("Gangnam station")
+
+
+def test_a_geojson_in_utm_k_without_crs_is_refused_with_a_hint(tmp_path: Path) -> None:
+    """GeoJSON without a "crs" member means EPSG:4326; metres in such a file were taken as
+    degrees, validated "ok" and became infinite coordinates on import."""
+    import json
+
+    square = [[[950_000.0, 1_950_000.0], [950_050.0, 1_950_000.0], [950_050.0, 1_950_050.0],
+               [950_000.0, 1_950_050.0], [950_000.0, 1_950_000.0]]]  # fmt: skip
+    path = tmp_path / "utmk.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "a"}, "geometry": {"type": "Polygon", "coordinates": square}}
+    ]}), encoding="utf-8")  # fmt: skip
+    _, report = _prepare(path, "buildings")
+    codes = {p.code: p for p in report.problems}
+    assert not report.ok and "coordinates_not_lonlat" in codes
+    assert "EPSG:5179" in codes["coordinates_not_lonlat"].message and "--crs" in codes["coordinates_not_lonlat"].message

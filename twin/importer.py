@@ -136,6 +136,11 @@ def resolve_mapping(columns: list[str], layer: str, given: Mapping[str, str] | N
     return mapping
 
 
+def _lonlat_bounds(frame: gpd.GeoDataFrame) -> bool:
+    minx, miny, maxx, maxy = frame.total_bounds
+    return bool(-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90)
+
+
 def hint_crs(frame: gpd.GeoDataFrame) -> str:
     """A guess at the CRS of coordinates without one, from their ranges (for the report's hint)."""
     minx, miny, maxx, maxy = frame.total_bounds if len(frame) else (0, 0, 0, 0)
@@ -186,6 +191,17 @@ def prepare(
         report.add("missing_crs", "error", f"the layer has no CRS; hint: {hint_crs(raw)}; give it with --crs")
     else:
         report.crs = raw.crs.to_string()
+        if raw.crs.is_geographic and len(raw) and not _lonlat_bounds(raw):
+            # GeoJSON without a "crs" member is read as EPSG:4326 by definition; metres in
+            # such a file would become coordinates off the globe, silently.
+            minx, miny, maxx, maxy = raw.total_bounds
+            report.add(
+                "coordinates_not_lonlat",
+                "error",
+                f"the layer is in {report.crs} (longitude/latitude) but its coordinates run "
+                f"{minx:.0f}..{maxx:.0f}, {miny:.0f}..{maxy:.0f}; hint: {hint_crs(raw)}; give the real CRS with --crs",
+            )
+            frame = frame.set_crs(None, allow_override=True)
     frame = _geometries(frame, layer, report)
     frame = _identifiers(frame, layer, report)
     if layer == "buildings":

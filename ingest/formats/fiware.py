@@ -54,6 +54,38 @@ def is_entity(document: dict[str, Any]) -> bool:
     return isinstance(document.get("type"), str) and isinstance(document.get("id"), str)
 
 
+def is_notification(document: dict[str, Any]) -> bool:
+    """An Orion (NGSI-v2) or Orion-LD (NGSI-LD) notification: ``{"subscriptionId", "data": [...]}``."""
+    return isinstance(document.get("subscriptionId"), str) and isinstance(document.get("data"), list)
+
+
+def notified_entity(document: dict[str, Any]) -> dict[str, Any]:
+    """The one entity a notification carries.
+
+    Raises:
+        PayloadError: no entity, or entities of several ids (a topic is one device's).
+    """
+    entities = [e for e in document["data"] if isinstance(e, dict) and is_entity(e)]
+    if not entities:
+        raise PayloadError(Reason.NO_READINGS, "the notification's data holds no entity with id and type", "data")
+    ids = sorted({str(e["id"]) for e in entities})
+    if len(ids) > 1:
+        raise PayloadError(
+            Reason.SEVERAL_DEVICES,
+            f"the notification carries {len(ids)} entities ({', '.join(ids[:4])}); a topic is one device's: "
+            "subscribe per entity, or send one notification per device topic (nothing was stored)",
+            "data",
+        )
+    merged: dict[str, Any] = {}
+    for entity in entities:  # several notifications of one entity: the later attributes win
+        merged.update(entity)
+    return merged
+
+
+def _has(raw: Any, key: str) -> bool:
+    return isinstance(raw, dict) and key in raw
+
+
 def measures(entity: dict[str, Any]) -> tuple[list[Measure], list[str]]:
     """The measures of one entity and the attributes that are not readings.
 
@@ -71,6 +103,8 @@ def measures(entity: dict[str, Any]) -> tuple[list[Measure], list[str]]:
             continue
         metric, default_unit = ATTRIBUTES[attribute]
         value, code = _value_and_unit(raw)
+        # NGSI-LD puts the observation time on the property itself
+        observed = parse_time(raw["observedAt"], f"{attribute}.observedAt") if _has(raw, "observedAt") else time
         unit = default_unit
         if code is not None:
             if code not in UNIT_CODES:
@@ -80,7 +114,7 @@ def measures(entity: dict[str, Any]) -> tuple[list[Measure], list[str]]:
                     attribute,
                 )
             unit = UNIT_CODES[code]
-        out.append(Measure(metric, value, unit, time, attribute))
+        out.append(Measure(metric, value, unit, observed, attribute))
     if not out:
         raise PayloadError(
             Reason.NO_READINGS,

@@ -76,6 +76,7 @@ def measures(pack: list[Any], now: datetime) -> tuple[list[Measure], list[str]]:
     base_name, base_time, base_unit, base_value = "", 0.0, None, 0.0
     out: list[Measure] = []
     ignored: list[str] = []
+    devices: dict[str, str] = {}  # the device part of each resolved name -> first record naming it
     for i, record in enumerate(pack):
         where = f"[{i}]"
         if not isinstance(record, dict):
@@ -116,7 +117,23 @@ def measures(pack: list[Any], now: datetime) -> tuple[list[Measure], list[str]]:
         t = base_time + _number(record, "t", where, 0.0)
         time = now + timedelta(seconds=t) if abs(t) < _RELATIVE_LIMIT_S else parse_time(t, where + ".t")
         out.append(Measure(metric, value, unit, time, where))
+        devices.setdefault(_device_part(name), where)
+    named = {d: w for d, w in devices.items() if d}
+    if len(named) > 1:
+        listed = ", ".join(f"{d!r} ({w})" for d, w in list(named.items())[:4])
+        raise PayloadError(
+            Reason.SEVERAL_DEVICES,
+            f"the SenML pack names {len(named)} devices: {listed}; a topic is one device's, "
+            "so send one pack per device on its own topic (nothing was stored)",
+            next(iter(named.values())),
+        )
     return out, ignored
+
+
+def _device_part(name: str) -> str:
+    """The resolved name without its last segment (the measurement): which device it names."""
+    cleaned = name.replace("/", ":").rstrip(":")
+    return cleaned.rsplit(":", 1)[0] if ":" in cleaned else ""
 
 
 def _text(record: dict[str, Any], key: str, where: str, default: str | None) -> Any:
