@@ -54,7 +54,7 @@ class Devices(threading.Thread):
     def __init__(self, settings: Settings, prefix: str, *, count: int, devices: int = 500) -> None:
         super().__init__(daemon=True)
         self.settings, self.prefix, self.count, self.devices = settings, prefix, count, devices
-        self.acked: set[int] = set()
+        self.acked = 0  # acknowledgements counted, not mids: paho's mids wrap at 65,535
         self.published = 0
         self.done = threading.Event()
         self.finished_at = 0.0
@@ -77,9 +77,9 @@ class Devices(threading.Thread):
                 body = {"time": (base + timedelta(milliseconds=i)).isoformat(), "metrics": {"noise_dba": 40 + i % 50}}
                 client.publish(f"city/fault/noise/{self.prefix}-{i % self.devices:03d}", json.dumps(body), qos=1)
                 self.published = i + 1
-                while i + 1 - len(self.acked) > 5000:  # a device's buffer: at most 5,000 unacknowledged
+                while i + 1 - self.acked > 5000:  # a device's buffer: at most 5,000 unacknowledged
                     time.sleep(0.005)
-            while len(self.acked) < self.count:
+            while self.acked < self.count:
                 time.sleep(0.02)
             self.finished_at = time.monotonic()
         finally:
@@ -89,7 +89,7 @@ class Devices(threading.Thread):
 
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, reason: object, props: object) -> None:
         with self._lock:
-            self.acked.add(mid)
+            self.acked += 1
 
 
 def stored(conn: psycopg.Connection[tuple[object, ...]], prefix: str) -> tuple[int, int]:
