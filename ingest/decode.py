@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from ingest.errors import PayloadError
-from ingest.formats import canonical, fiware, senml
+from ingest.formats import canonical, fiware, senml, sniff
 from ingest.formats._common import Measure
 from ingest.models import Decoded, DeviceTopic, Reading, Reason, Rejection
 from ingest.topics import parse_topic
@@ -70,8 +70,25 @@ def decode(topic: str, payload: bytes, now: datetime, limits: Limits = Limits())
         measures, ignored = _measures(device, payload, now)
         readings = _validate(device, measures, now, limits)
     except PayloadError as exc:
-        return Decoded(topic=device, rejection=Rejection(str(exc.reason), exc.sentence, exc.field))
+        sentence = exc.sentence
+        hint = _foreign_hint(payload) if exc.reason in _HINTED else None
+        if hint:
+            sentence = f"{sentence}; {hint}"
+        return Decoded(topic=device, rejection=Rejection(str(exc.reason), sentence, exc.field))
     return Decoded(topic=device, readings=tuple(readings), ignored=tuple(ignored))
+
+
+# Refusals where saying what the payload looks like helps (a foreign format sent as ours).
+_HINTED = frozenset({Reason.NOT_DECODABLE, Reason.NO_READINGS, Reason.UNKNOWN_METRIC})
+
+
+def _foreign_hint(payload: bytes) -> str | None:
+    """What a refused payload looks like, on the refusal path only."""
+    try:
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return sniff.hint_for_bytes(payload)
+    return sniff.hint_for_document(document)
 
 
 def _fast_canonical(device: DeviceTopic, payload: bytes, now: datetime, limits: Limits) -> list[Reading] | None:

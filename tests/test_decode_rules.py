@@ -237,3 +237,42 @@ def test_an_orion_notification_of_one_entity_lands_and_of_two_is_refused() -> No
     two = {"subscriptionId": "s", "data": [dict(one["data"][0]), {**one["data"][0], "id": "urn:other"}]}
     reason, sentence = _reject(json.dumps(two))
     assert reason == "several_devices" and "urn:other" in sentence
+
+
+# -- errors that teach: a foreign format is named, with what to configure ------------
+TTN_UPLINK = {
+    "end_device_ids": {"device_id": "eui-70b3d57ed0000001", "application_ids": {"application_id": "city-air"},
+                       "dev_eui": "70B3D57ED0000001"},
+    "received_at": "2026-11-24T08:59:58.123456789Z",
+    "uplink_message": {"f_port": 1, "frm_payload": "AQID", "decoded_payload": {"temperature": 21.5, "humidity": 40},
+                       "rx_metadata": [{"gateway_ids": {"gateway_id": "gw-1"}, "rssi": -97, "snr": 7.5}]},
+}  # fmt: skip
+CHIRPSTACK_UP = {
+    "deduplicationId": "3ac7e3c4-4401-4b8d-9386-a5c902f9202d", "time": "2026-11-24T08:59:58.000000+00:00",
+    "deviceInfo": {"tenantName": "Goyang", "applicationName": "air", "deviceName": "aq-7",
+                   "devEui": "0101010101010101"},
+    "fCnt": 10, "fPort": 1, "data": "AQID", "object": {"temperature": 21.5},
+}  # fmt: skip
+TASMOTA_SENSOR = {"Time": "2026-11-24T17:59:58", "BME280": {"Temperature": 21.5, "Humidity": 40.1,
+                  "Pressure": 1012.3}, "PressureUnit": "hPa", "TempUnit": "C"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("payload", "words"),
+    [
+        (json.dumps(TTN_UPLINK).encode(), "The Things Stack v3 uplink"),
+        (json.dumps(CHIRPSTACK_UP).encode(), "ChirpStack v4"),
+        (json.dumps(TASMOTA_SENSOR).encode(), "Tasmota telemetry"),
+        (json.dumps({"entity_id": "sensor.kitchen_temperature", "state": "21.5"}).encode(), "Home Assistant"),
+        (b"\x81\xa2\x61n\x64temp\x61v\xfa\x41\xac\x00\x00", "CBOR"),  # a SenML CBOR pack: [{"n": "temp", "v": 21.5}]
+    ],
+    ids=["ttn-v3", "chirpstack-v4", "tasmota", "home-assistant", "cbor"],
+)
+def test_a_foreign_format_is_named_in_the_refusal(payload: bytes, words: str) -> None:
+    reason, sentence = _reject(payload)
+    assert words in sentence, (reason, sentence)
+
+
+def test_our_own_refusals_carry_no_foreign_hint() -> None:
+    _, sentence = _reject('{"metrics": {"pm25": 1}}')
+    assert "looks like" not in sentence
