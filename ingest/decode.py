@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from ingest.errors import PayloadError
-from ingest.formats import canonical, fiware, senml, sniff
+from ingest.formats import canonical, fiware, senml, senml_cbor, sniff
 from ingest.formats._common import Measure
 from ingest.models import Decoded, DeviceTopic, Reading, Reason, Rejection
 from ingest.topics import parse_topic
@@ -141,6 +141,8 @@ def _fast_canonical(device: DeviceTopic, payload: bytes, now: datetime, limits: 
 def _measures(device: DeviceTopic, payload: bytes, now: datetime) -> tuple[list[Measure], list[str]]:
     if device.metric is not None:
         return [_bare(device.metric, payload)], []
+    if senml_cbor.looks_like_cbor_pack(payload):
+        return senml.measures(senml_cbor.records(payload), now)
     try:
         document = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:

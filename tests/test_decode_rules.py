@@ -264,7 +264,7 @@ TASMOTA_SENSOR = {"Time": "2026-11-24T17:59:58", "BME280": {"Temperature": 21.5,
         (json.dumps(CHIRPSTACK_UP).encode(), "ChirpStack v4"),
         (json.dumps(TASMOTA_SENSOR).encode(), "Tasmota telemetry"),
         (json.dumps({"entity_id": "sensor.kitchen_temperature", "state": "21.5"}).encode(), "Home Assistant"),
-        (b"\x81\xa2\x61n\x64temp\x61v\xfa\x41\xac\x00\x00", "CBOR"),  # a SenML CBOR pack: [{"n": "temp", "v": 21.5}]
+        (b"\xa1\x67metrics\xa1\x69pm25_ugm3\xfa\x41\x48\x00\x00", "CBOR map"),  # our JSON, sent as CBOR
     ],
     ids=["ttn-v3", "chirpstack-v4", "tasmota", "home-assistant", "cbor"],
 )
@@ -276,3 +276,21 @@ def test_a_foreign_format_is_named_in_the_refusal(payload: bytes, words: str) ->
 def test_our_own_refusals_carry_no_foreign_hint() -> None:
     _, sentence = _reject('{"metrics": {"pm25": 1}}')
     assert "looks like" not in sentence
+
+
+def test_senml_cbor_decodes_as_its_json_form_does() -> None:
+    """RFC 8428 section 6: integer labels (bn -2, bt -3, n 0, u 1, v 2, t 6)."""
+    import cbor2
+
+    stamp = NOW.timestamp()
+    as_json = [{"bn": "urn:dev:ow:10e2073a01080063:", "bt": stamp, "u": "Cel", "n": "temp", "v": 23.1},
+               {"n": "temp", "t": -60, "v": 22.9}]  # fmt: skip
+    as_cbor = cbor2.dumps([{-2: "urn:dev:ow:10e2073a01080063:", -3: stamp, 1: "Cel", 0: "temp", 2: 23.1},
+                           {0: "temp", 6: -60, 2: 22.9}])  # fmt: skip
+    from_json = decode(TOPIC, json.dumps(as_json).encode(), NOW)
+    from_cbor = decode(TOPIC, as_cbor, NOW)
+    assert from_cbor.rejection is None and from_cbor.readings == from_json.readings and len(from_cbor.readings) == 2
+    reason, sentence = _reject(cbor2.dumps([{99: 1}]))
+    assert reason == "not_decodable" and "unknown label 99" in sentence
+    reason, _ = _reject(cbor2.dumps([{0: "temp", 2: 10**400}]))
+    assert reason in {"value_not_finite", "not_decodable"}

@@ -7,6 +7,7 @@ Location records (``lon``, ``lat``) are not readings and are reported as ignored
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -113,7 +114,10 @@ def measures(pack: list[Any], now: datetime) -> tuple[list[Measure], list[str]]:
             )
         value = record["v"]
         if isinstance(value, int | float) and not isinstance(value, bool):
-            value = base_value + value
+            try:
+                value = base_value + value
+            except OverflowError:  # a CBOR bignum: refused as not finite downstream
+                value = math.inf
         t = base_time + _number(record, "t", where, 0.0)
         time = now + timedelta(seconds=t) if abs(t) < _RELATIVE_LIMIT_S else parse_time(t, where + ".t")
         out.append(Measure(metric, value, unit, time, where))
@@ -151,4 +155,12 @@ def _number(record: dict[str, Any], key: str, where: str, default: float) -> flo
     value = record[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(Reason.NOT_DECODABLE, f"SenML field {where}.{key} must be a number", f"{where}.{key}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a CBOR bignum
+        number = math.inf
+    if not math.isfinite(number):
+        raise PayloadError(
+            Reason.NOT_FINITE, f"SenML field {where}.{key} = {value!r:.40} is not finite", f"{where}.{key}"
+        )
+    return number

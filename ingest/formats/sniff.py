@@ -49,10 +49,9 @@ def hint_for_document(document: Any) -> str | None:
 
 
 def hint_for_bytes(payload: bytes) -> str | None:
-    """A sentence when the bytes look like CBOR (RFC 8949) rather than JSON, or None."""
-    if not payload:
-        return None
-    major = payload[0] >> 5
-    if major in (4, 5) and payload[:1] not in (b"[", b"{"):  # a CBOR array or map header
-        return "this looks like CBOR, not JSON: send JSON (or SenML as JSON, RFC 8428 section 5)"
+    """A sentence when the bytes look like a CBOR map (RFC 8949) rather than JSON, or None.
+
+    (A CBOR array is read as SenML CBOR, RFC 8428 section 6.)"""
+    if payload and payload[0] >> 5 == 5:  # a CBOR map header; no JSON text starts so
+        return "this looks like a CBOR map, not JSON: send JSON, or SenML as a CBOR array (RFC 8428 section 6)"
     return None
