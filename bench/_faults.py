@@ -162,6 +162,8 @@ def run(
             share = count * n // (len(planned) + 1)
             if not _wait(lambda s=share: count_stored() >= s, timeout_s):  # type: ignore[misc]
                 raise RuntimeError(f"ingest stored fewer than {share} readings before the {fault} fault")
+            if devices.done.is_set():
+                raise RuntimeError(f"the stream ended before the {fault} fault: the run would prove nothing")
             if fault == "kill":
                 ingest.send_signal(signal.SIGKILL)
                 ingest.wait(10)

@@ -19,15 +19,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from classroom.errors import ClassroomError
 from classroom.limits import ClassLimits
-from ingest.registry import register_sited
 from ingest.worker import IngestConfig, IngestWorker
 from smartcity import _mosquitto, classroom
 from smartcity.settings import Settings, load_settings
-from tests.fixtures.services import mosquitto_pub, wait_for
+from tests.fixtures.services import a_class, mosquitto_pub, wait_for
 from tests.fixtures.stack import Broker
-from twin import store
-from twin.district import build_district
-from twin.files import default_layers
 
 pytestmark = pytest.mark.integration
 
@@ -86,13 +82,8 @@ class Client:
 
 @pytest.fixture(scope="module")
 def klass(settings: Settings, dsn: str) -> Iterator[tuple[str, dict[str, classroom.Credential]]]:
-    with psycopg.connect(dsn) as conn:
-        if not store.has_district(conn, settings.district):
-            store.save_district(conn, build_district(*default_layers(), n_devices=40), register=register_sited)
-    class_id = f"a{uuid.uuid4().hex[:6]}"
-    created = classroom.create_class(settings, class_id, students=3, names=[], days=1)
-    yield class_id, {c.member: c for c in created}
-    classroom.revoke(settings, class_id)
+    """A class of three students (and a teacher) on the Goyang district."""
+    yield from a_class(settings, dsn, "a")
 
 
 @pytest.fixture

@@ -21,15 +21,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from classroom.limits import ClassLimits
 from ingest.bulk import BulkWriter
-from ingest.registry import register_sited
 from ingest.worker import IngestConfig, IngestWorker
 from smartcity import classroom
 from smartcity.settings import Settings
-from tests.fixtures.services import wait_for
+from tests.fixtures.services import a_class, wait_for
 from tests.fixtures.stack import Broker
-from twin import store
-from twin.district import build_district
-from twin.files import default_layers
 
 pytestmark = pytest.mark.integration
 
@@ -37,13 +33,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def klass(settings: Settings, dsn: str) -> Iterator[tuple[str, dict[str, classroom.Credential]]]:
     """A class of three students (and a teacher) on the Goyang district."""
-    with psycopg.connect(dsn) as conn:
-        if not store.has_district(conn, settings.district):
-            store.save_district(conn, build_district(*default_layers(), n_devices=40), register=register_sited)
-    class_id = f"c{uuid.uuid4().hex[:6]}"
-    created = classroom.create_class(settings, class_id, students=3, names=[], days=1)
-    yield class_id, {c.member: c for c in created}
-    classroom.revoke(settings, class_id)
+    yield from a_class(settings, dsn, "c")
 
 
 @pytest.fixture
