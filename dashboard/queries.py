@@ -6,6 +6,7 @@ that cannot be reached raises :class:`DataUnavailable` so pages can show the ban
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 from collections.abc import Iterator
 from typing import Any
@@ -66,6 +67,9 @@ def open_pool(dsn: str, *, max_size: int = 8) -> None:
     )  # fmt: skip
     pool.open(wait=False)
     _POOLS[dsn] = pool
+    # closed before the interpreter's teardown, so its threads stop cleanly (at teardown
+    # they cannot be joined and each costs a 5 s wait)
+    atexit.register(pool.close)
 
 
 @contextlib.contextmanager
