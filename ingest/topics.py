@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from contract.topics import CITY_EXAMPLE, CLASS_EXAMPLE, SERVICE_SUFFIXES, DeviceTopic, TopicError
+from contract.topics import DeviceTopic, TopicError
 from contract.topics import parse_topic as _parse
 from ingest.errors import PayloadError
 from ingest.models import Reason
 
-__all__ = ["CITY_EXAMPLE", "CLASS_EXAMPLE", "SERVICE_SUFFIXES", "parse_topic"]
+__all__ = ["parse_topic"]
 
 
 def parse_topic(topic: str) -> DeviceTopic | None:

@@ -220,16 +220,12 @@ def _announce(settings: Settings, created: list[Credential], released: list[tupl
         if c.sim_device_id:
             body = orjson.dumps({"class": c.class_id, "student": c.member, "device_id": c.sim_device_id})
             infos.append(
-                client.publish(assign_topic(settings.district, c.class_id, c.member), body, qos=1, retain=True)
+                client.publish(topics.assign_topic(settings.district, c.class_id, c.member), body, qos=1, retain=True)
             )
     for class_id, member in released:
-        topic = assign_topic(settings.district, class_id, member)
+        topic = topics.assign_topic(settings.district, class_id, member)
         infos.append(client.publish(topic, b"", qos=1, retain=True))
     for info in infos:
         info.wait_for_publish(5)
     client.loop_stop()
     client.disconnect()
-
-
-def assign_topic(district: str, class_id: str, member: str) -> str:
-    return topics.assign_topic(district, class_id, member)

@@ -22,7 +22,7 @@ from classroom.limits import ClassLimits
 from ingest.worker import IngestConfig, IngestWorker
 from smartcity import _mosquitto, classroom
 from smartcity.settings import Settings, load_settings
-from tests.fixtures.services import a_class, mosquitto_pub, wait_for
+from tests.fixtures.services import a_class, mosquitto_pub, running, wait_for
 from tests.fixtures.stack import Broker
 
 pytestmark = pytest.mark.integration
@@ -80,6 +80,11 @@ class Client:
         self.client.disconnect()
 
 
+def _as(broker: Broker, cred: classroom.Credential, client_id: str | None = None) -> Client:
+    """A client signed in as ``cred``, with its own username as client id unless told otherwise."""
+    return Client(broker, client_id or cred.username, cred.username, cred.password)
+
+
 @pytest.fixture(scope="module")
 def klass(settings: Settings, dsn: str) -> Iterator[tuple[str, dict[str, classroom.Credential]]]:
     """A class of three students (and a teacher) on the Goyang district."""
@@ -95,14 +100,7 @@ def service_ingest(dsn: str, broker: Broker) -> Iterator[IngestWorker]:
         class_limits=ClassLimits(account_rate_per_s=2.0, account_burst=10, account_max_devices=5),
         roster_interval_s=0.3,
     )  # fmt: skip
-    worker = IngestWorker(config)
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    assert worker.wait_connected(10)
-    yield worker
-    worker.stop()
-    thread.join(30)
-    assert not thread.is_alive(), "ingest did not stop"
+    yield from running(config)
 
 
 def _still_ingesting(conn: psycopg.Connection[tuple[object, ...]], broker: Broker, worker: IngestWorker) -> None:
@@ -180,7 +178,7 @@ def test_nobody_but_the_services_can_take_a_service_client_id(
 ) -> None:
     _, creds = klass
     student = creds["student01"]
-    thief = Client(broker, service_ingest.config.client_id, student.username, student.password)
+    thief = _as(broker, student, service_ingest.config.client_id)
     assert thief.outcome() == "refused"
     thief.close()
     if settings.mqtt_demo_port:  # anonymous, on the demo listener
@@ -193,19 +191,18 @@ def test_nobody_but_the_services_can_take_a_service_client_id(
 
 def test_a_student_cannot_take_a_classmates_session_nor_a_made_up_id(broker: Broker, klass) -> None:  # type: ignore[no-untyped-def]
     _, creds = klass
-    victim = Client(broker, creds["student02"].username, creds["student02"].username, creds["student02"].password)
+    victim = _as(broker, creds["student02"])
     assert victim.outcome() == "connected"
     try:
-        thief = Client(broker, creds["student02"].username, creds["student01"].username, creds["student01"].password)
+        thief = _as(broker, creds["student01"], creds["student02"].username)
         assert thief.outcome() == "refused"
         thief.close()
-        other = Client(broker, f"x{uuid.uuid4().hex[:6]}", creds["student01"].username, creds["student01"].password)
+        other = _as(broker, creds["student01"], f"x{uuid.uuid4().hex[:6]}")
         assert other.outcome() == "refused"
         other.close()
         time.sleep(0.5)
         assert victim.dropped is None, "the classmate was disconnected"
-        own = Client(broker, f"{creds['student01'].username}:laptop", creds["student01"].username,
-                     creds["student01"].password)  # fmt: skip
+        own = _as(broker, creds["student01"], f"{creds['student01'].username}:laptop")
         assert own.outcome() == "connected"
         own.close()
     finally:
@@ -224,7 +221,7 @@ def test_a_students_device_named_like_a_city_device_lands_in_the_students_namesp
     mosquitto_pub(broker, f"city/attack/air/{city_device}", '{"metrics": {"pm25_ugm3": 11}}')
     assert wait_for(lambda: _count(conn, city_device) == 1, 10.0)
     for member in ("student01", "student02"):
-        me = Client(broker, creds[member].username, creds[member].username, creds[member].password)
+        me = _as(broker, creds[member])
         assert me.outcome() == "connected"
         assert not getattr(me.publish(f"class/{class_id}/{member}/{city_device}", GOOD), "is_failure", True)
         me.close()
@@ -243,13 +240,13 @@ def test_new_device_ids_do_not_bypass_the_limits_and_one_student_cannot_limit_an
 ) -> None:
     class_id, creds = klass
     tag = uuid.uuid4().hex[:4]
-    flooder = Client(broker, creds["student03"].username, creds["student03"].username, creds["student03"].password)
+    flooder = _as(broker, creds["student03"])
     assert flooder.outcome() == "connected"
     flooder.client.subscribe(f"class/{class_id}/student03/#", qos=1)
     for i in range(100):  # eight device ids (the account may have five), far over the burst of ten
         flooder.client.publish(f"class/{class_id}/student03/f{tag}-{i % 8}", GOOD, qos=1)
     # the classmate's device of the same name is untouched by the flood
-    mate = Client(broker, creds["student01"].username, creds["student01"].username, creds["student01"].password)
+    mate = _as(broker, creds["student01"])
     assert mate.outcome() == "connected"
     mate.publish(f"class/{class_id}/student01/f{tag}-0", GOOD)
     assert wait_for(lambda: _count(conn, f"{class_id}/student01/f{tag}-0") == 1, 10.0), "one student limited another"
@@ -280,10 +277,10 @@ def test_an_account_expires_at_the_broker_the_second_it_passes(
     class_id = f"e{uuid.uuid4().hex[:6]}"
     created = classroom.create_class(settings, class_id, students=1, names=[], days=4 / 86400)
     student = next(c for c in created if c.member == "student01")
-    online = Client(broker, student.username, student.username, student.password)
+    online = _as(broker, student)
     assert online.outcome() == "connected"
     assert wait_for(lambda: online.dropped is not None, 10.0), "an expired account stayed connected"
-    late = Client(broker, student.username, student.username, student.password)
+    late = _as(broker, student)
     assert late.outcome() == "refused"
     late.close()
     online.close()

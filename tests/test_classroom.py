@@ -24,7 +24,7 @@ from ingest.bulk import BulkWriter
 from ingest.worker import IngestConfig, IngestWorker
 from smartcity import classroom
 from smartcity.settings import Settings
-from tests.fixtures.services import a_class, wait_for
+from tests.fixtures.services import a_class, running, wait_for
 from tests.fixtures.stack import Broker
 
 pytestmark = pytest.mark.integration
@@ -44,13 +44,7 @@ def guarded_ingest(dsn: str, broker: Broker) -> Iterator[IngestWorker]:
         mqtt_password=broker.password, client_id=f"class-ingest-{uuid.uuid4().hex[:6]}", batch_max_age_s=0.05,
         class_limits=ClassLimits(account_rate_per_s=2.0, account_burst=10), roster_interval_s=0.3,
     )  # fmt: skip
-    worker = IngestWorker(config)
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    assert worker.wait_connected(10)
-    yield worker
-    worker.stop()
-    thread.join(30)
+    yield from running(config)
 
 
 class Student:
