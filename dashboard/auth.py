@@ -6,7 +6,9 @@
   against the Mosquitto hash the broker uses (``$7$``: PBKDF2-SHA512), so one password
   serves the broker and the page. A revoked or expired account cannot sign in.
 - Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax), signed with the
-  dashboard's secret; they last 12 hours.
+  dashboard's secret; they last 12 hours from sign-in. Each carries a random id; signing
+  out marks that id ended in this process, so a copy of the cookie (a request still in
+  flight, another tab) is refused afterwards until it would have expired anyway.
 - Every POST must come from this site: the Origin (or, without it, the Referer) must be
   the dashboard's own address, and the sign-in form carries a per-session token. Dash's
   callbacks are JSON POSTs, which a foreign page cannot send with our cookie.
@@ -21,12 +23,14 @@ import hashlib
 import hmac
 import html
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, redirect, request, session
+from flask import Flask, Response, abort, current_app, redirect, request, session
 from werkzeug.security import check_password_hash
 
 from dashboard import queries
@@ -57,12 +61,35 @@ class User:
 def current_user() -> User | None:
     """The signed-in user of the request being served, or None."""
     raw = session.get("user")
-    if not isinstance(raw, dict):
+    if not isinstance(raw, dict) or _ended(raw.get("sid")):
         return None
     try:
         return User(str(raw["name"]), str(raw["role"]), raw.get("class_id"), raw.get("member"))
     except KeyError:
         return None
+
+
+class _EndedSessions:
+    """Session ids signed out in this process, each kept until its cookie would expire."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def end(self, sid: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._until = {k: v for k, v in self._until.items() if v > now}
+            self._until[sid] = now + SESSION_HOURS * 3600
+
+    def __contains__(self, sid: object) -> bool:
+        with self._lock:
+            return isinstance(sid, str) and self._until.get(sid, 0.0) > time.monotonic()
+
+
+def _ended(sid: object) -> bool:
+    ended = current_app.config.get("SMARTCITY_ENDED_SESSIONS")
+    return sid is None or (ended is not None and sid in ended)
 
 
 def is_operator() -> bool:
@@ -150,12 +177,17 @@ def _safe_next(raw: str | None) -> str:
 def install(server: Flask, *, dsn: str, secret_key: str, operators: dict[str, str], secure_cookies: bool) -> None:
     """Sessions, the sign-in and sign-out routes, and the same-origin rule for POSTs."""
     server.secret_key = secret_key
+    ended = _EndedSessions()
+    server.config["SMARTCITY_ENDED_SESSIONS"] = ended
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure_cookies,
         SESSION_COOKIE_NAME="smartcity_session",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        # The cookie is sent only when the session changes: were every answer to re-issue it, a
+        # callback in flight at sign-out would hand the browser its old session back.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
 
     @server.before_request
@@ -182,10 +214,14 @@ def install(server: Flask, *, dsn: str, secret_key: str, operators: dict[str, st
                             status=401, mimetype="text/html")  # fmt: skip
         session.clear()  # a new session on sign-in: nothing carried over from before
         session.permanent = True
-        session["user"] = {"name": user.name, "role": user.role, "class_id": user.class_id, "member": user.member}
+        session["user"] = {"name": user.name, "role": user.role, "class_id": user.class_id, "member": user.member,
+                           "sid": secrets.token_urlsafe(16)}  # fmt: skip
         return redirect(next_path, code=303)
 
     @server.route("/logout", methods=["POST"])
     def _logout() -> Any:
+        raw = session.get("user")
+        if isinstance(raw, dict) and isinstance(raw.get("sid"), str):
+            ended.end(raw["sid"])
         session.clear()
         return redirect("/", code=303)

@@ -97,6 +97,7 @@ def layout(**_: Any) -> html.Div:
             dcc.Store(id="ops-still"),
             dcc.Store(id="ops-live"),
             dcc.Store(id="ops-picked"),
+            dcc.Store(id="ops-acked"),
             html.Div(id="ops-render-sink", style={"display": "none"}),
             dcc.Interval(id="ops-tick", interval=int(config.refresh_s * 1000), n_intervals=0),
         ]
@@ -228,25 +229,41 @@ def close_panel(clicks: int | None) -> Any:
 
 @callback(
     Output("ops-feed", "children"),
-    Output("ops-ack-note", "children"),
     Input("ops-tick", "n_intervals"),
-    Input({"type": "ops-ack", "index": ALL}, "n_clicks"),
+    Input("ops-acked", "data"),
 )
-def feed(_: int, clicks: list[int | None]) -> Any:
+def feed(_: int, __: Any) -> Any:
     config: DashboardConfig = current_app.config["SMARTCITY"]
-    note: Any = dash.no_update
     try:
-        trigger = ctx.triggered_id
-        if isinstance(trigger, dict) and trigger.get("type") == "ops-ack" and any(clicks):
-            # checked here, on the server: the button is only a request, anyone can POST one
-            if auth.is_operator():
-                queries.acknowledge(config.dsn, _anomaly_id(trigger.get("index")))
-                note = ""
-            else:
-                note = dcc.Link("운영자로 로그인하세요 · sign in as an operator to acknowledge", href="/login?next=/")
-        return panels.feed_items(queries.anomaly_feed(config.dsn, config.district)), note
-    except (DataUnavailable, ValueError):
-        return dash.no_update, note
+        return panels.feed_items(queries.anomaly_feed(config.dsn, config.district))
+    except DataUnavailable:
+        return dash.no_update
+
+
+@callback(
+    Output("ops-ack-note", "children"),
+    Output("ops-acked", "data"),
+    Input({"type": "ops-ack", "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def acknowledge(clicks: list[int | None]) -> Any:
+    """A click on an anomaly's button; its own callback, so the feed's tick cannot discard the answer."""
+    trigger = ctx.triggered_id
+    if not (isinstance(trigger, dict) and trigger.get("type") == "ops-ack" and any(clicks)):
+        return dash.no_update, dash.no_update
+    # checked here, on the server: the button is only a request, anyone can POST one
+    if not auth.is_operator():
+        sign_in = dcc.Link("운영자로 로그인하세요 · sign in as an operator to acknowledge", href="/login?next=/")
+        return sign_in, dash.no_update
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        anomaly_id = _anomaly_id(trigger.get("index"))
+        queries.acknowledge(config.dsn, anomaly_id)
+    except ValueError as exc:
+        return str(exc), dash.no_update
+    except DataUnavailable as exc:
+        return f"not acknowledged: {exc}", dash.no_update
+    return "", anomaly_id
 
 
 def _anomaly_id(raw: object) -> int:
