@@ -38,8 +38,9 @@ class TopicError(ValueError):
 class DeviceTopic:
     """Who a message is from, read off its topic (the topic is authoritative).
 
-    ``scope`` is ``city`` or ``class``; ``group`` the district or class; ``owner`` the
-    device kind (city) or student (class); ``name`` the device segment of the topic;
+    ``scope`` is ``city`` or ``class`` (or ``adapter``, for a device read through a
+    configured source); ``group`` the district or class; ``owner`` the device kind (city,
+    adapter) or student (class); ``name`` the device segment of the topic;
     ``metric`` is set for per-metric topics.
     """
 
@@ -64,7 +65,7 @@ class DeviceTopic:
 
     @property
     def kind(self) -> str:
-        return self.owner if self.scope == "city" else "student"
+        return "student" if self.scope == "class" else self.owner
 
     @property
     def example_topic(self) -> str:

@@ -4,6 +4,7 @@ reading tables with ``writer``.
 """
 
 __all__ = [
+    "adapters",
     "bulk",
     "decode",
     "errors",
@@ -12,6 +13,7 @@ __all__ = [
     "models",
     "queries",
     "registry",
+    "sources",
     "topics",
     "vocabulary",
     "worker",

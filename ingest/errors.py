@@ -1,8 +1,9 @@
 """Errors of the ingest package.
 
 IngestError
-└── PayloadError       a message cannot become readings; carries a reason code
-    └── UnitError      a unit that cannot be converted to the metric's
+├── PayloadError       a message cannot become readings; carries a reason code
+│   └── UnitError      a unit that cannot be converted to the metric's
+└── SourceError        a configured source (sources file) that cannot be used
 
 A batch the database refuses is not an error of this package: the writer stores its
 messages one by one and dead-letters the one refused (``ingest.writer``).
@@ -35,3 +36,7 @@ class UnitError(PayloadError):
 
     def __init__(self, sentence: str, field: str | None = None) -> None:
         super().__init__("unit_not_convertible", sentence, field)
+
+
+class SourceError(IngestError):
+    """A source in the sources file that cannot be used: the sentence names the entry."""
