@@ -125,3 +125,17 @@ def feed_items(feed: pd.DataFrame) -> list[html.Div]:
             )
         )
     return items
+
+
+def unplaced_items(devices: pd.DataFrame, total: int) -> list[Any]:
+    """Devices that report but stand nowhere on the map, for staff to place."""
+    if not total:
+        return []
+    head = html.Div(f"unplaced · 위치 미지정: {total}", className="sc-feed-head")
+    rows = [
+        html.Div(f"{r['device_id']} · {r['kind']} · {r['source']}", className="sc-feed-text")
+        for r in devices.to_dict("records")
+    ]
+    more = [html.Div(f"… {total - len(devices)} more", className="sc-feed-time")] if total > len(devices) else []
+    hint = html.Div("place them: smartcity devices import FILE", className="sc-feed-time")
+    return [html.Div([head, *rows, *more, hint], className="sc-feed-item sc-unplaced")]

@@ -42,6 +42,14 @@ LEFT JOIN latest_readings l ON l.device_id = d.device_id
 WHERE d.district = %s AND d.lon_deg IS NOT NULL
 """
 
+# Devices known but not placed (auto-registered from a source, or imported without a place):
+# staff place them with ``smartcity devices import``.
+UNPLACED = """
+SELECT device_id, kind, source, registered_at, count(*) OVER ()
+FROM devices WHERE district = %s AND lon_deg IS NULL AND source <> 'class'
+ORDER BY registered_at DESC, device_id LIMIT %s
+"""
+
 KPIS = """
 SELECT count(*) FILTER (WHERE time > now() - interval '1 minute') AS readings_last_minute,
        max(time) AS newest
@@ -322,6 +330,13 @@ def anomaly_feed(dsn: str, district_id: str, limit: int = 12) -> pd.DataFrame:
     rows = _fetch(dsn, ANOMALY_FEED, (district_id, limit))
     columns = ["id", "device_id", "metric", "started_at", "ended_at", "kind", "severity", "explanation"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def unplaced_devices(dsn: str, district_id: str, limit: int = 8) -> tuple[pd.DataFrame, int]:
+    """The newest devices without a place, and how many there are in all."""
+    rows = _fetch(dsn, UNPLACED, (district_id, limit))
+    total = int(rows[0][4]) if rows else 0
+    return pd.DataFrame([r[:4] for r in rows], columns=["device_id", "kind", "source", "registered_at"]), total
 
 
 def acknowledge(dsn: str, anomaly_id: int) -> None:

@@ -3,7 +3,8 @@
 IngestError
 ├── PayloadError       a message cannot become readings; carries a reason code
 │   └── UnitError      a unit that cannot be converted to the metric's
-└── SourceError        a configured source (sources file) that cannot be used
+├── SourceError        a configured source (sources file) that cannot be used
+└── RegistryError      a device import that would contradict the registry
 
 A batch the database refuses is not an error of this package: the writer stores its
 messages one by one and dead-letters the one refused (``ingest.writer``).
@@ -40,3 +41,7 @@ class UnitError(PayloadError):
 
 class SourceError(IngestError):
     """A source in the sources file that cannot be used: the sentence names the entry."""
+
+
+class RegistryError(IngestError):
+    """A device import refused by what is already registered (nothing of it is written)."""

@@ -93,3 +93,58 @@ ON CONFLICT (device_id) DO UPDATE
 SET kind = excluded.kind, district = excluded.district, lon_deg = excluded.lon_deg,
     lat_deg = excluded.lat_deg, building_id = excluded.building_id, auto_registered = false
 """
+
+# Registered devices by their external id (lower case): a configured source's messages
+# land on the registered id.
+DEVICE_ALIASES = "SELECT lower(external_id), device_id FROM devices WHERE external_id IS NOT NULL"
+
+# The registry's import: rows land in a temporary table by COPY, then one upsert.
+REGISTRY_STAGE = """
+CREATE TEMPORARY TABLE registry_stage (
+    device_id text, kind text, external_id text, lon_deg double precision, lat_deg double precision,
+    building_id text, parcel_pnu text, address text, installed_on date, owner text
+) ON COMMIT DROP
+"""
+COPY_REGISTRY_STAGE = (
+    "COPY registry_stage (device_id, kind, external_id, lon_deg, lat_deg, building_id, parcel_pnu, address, "
+    "installed_on, owner) FROM STDIN"
+)
+REGISTRY_EXTERNAL_CLASHES = """
+SELECT s.device_id, s.external_id, d.device_id
+FROM registry_stage s JOIN devices d ON lower(d.external_id) = lower(s.external_id) AND d.device_id <> s.device_id
+ORDER BY s.device_id LIMIT 20
+"""
+REGISTRY_CLASS_CLASHES = """
+SELECT s.device_id FROM registry_stage s JOIN devices d USING (device_id) WHERE d.source = 'class' LIMIT 20
+"""
+REGISTRY_UPSERT = """
+INSERT INTO devices (device_id, kind, district, source, external_id, lon_deg, lat_deg, building_id, parcel_pnu,
+                     address, installed_on, owner, auto_registered)
+SELECT device_id, kind, %s, 'city', external_id, lon_deg, lat_deg, building_id, parcel_pnu, address, installed_on,
+       owner, false
+FROM registry_stage
+ON CONFLICT (device_id) DO UPDATE
+SET kind = excluded.kind, district = excluded.district, external_id = excluded.external_id,
+    lon_deg = excluded.lon_deg, lat_deg = excluded.lat_deg, building_id = excluded.building_id,
+    parcel_pnu = excluded.parcel_pnu, address = excluded.address, installed_on = excluded.installed_on,
+    owner = excluded.owner, auto_registered = false
+"""
+REGISTRY_COLUMNS = (
+    "device_id", "kind", "district", "source", "external_id", "lon_deg", "lat_deg", "building_id", "parcel_pnu",
+    "address", "installed_on", "owner", "auto_registered", "registered_at",
+)  # fmt: skip
+_REGISTRY_SELECT = """
+SELECT device_id, kind, district, source, external_id, lon_deg, lat_deg, building_id, parcel_pnu, address,
+       installed_on, owner, auto_registered, registered_at FROM devices"""
+REGISTRY_LIST = (
+    _REGISTRY_SELECT
+    + """
+WHERE district = %(district)s AND (NOT %(unplaced)s OR lon_deg IS NULL) AND source <> 'class'
+ORDER BY device_id
+"""
+)
+REGISTRY_SHOW = (
+    _REGISTRY_SELECT
+    + """ WHERE device_id = %s OR lower(external_id) = lower(%s)
+"""
+)

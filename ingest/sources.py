@@ -16,6 +16,7 @@ with a TOML file of ``[[source]]`` tables, without a bridge::
     kind = "air"                       # default: from the first metric a device sends
     device_id = "ttn-{device}"         # placeholders: the adapter's ids
     timezone = "Asia/Seoul"            # devices' local clocks (Tasmota); default: the city's
+    mqtt_version = 4                   # 4 (3.1.1) for ttn-v3 by default, else 5
 
     [source.mapping]                   # field = metric, or {metric, unit, scale}
     pm2_5 = {metric = "pm25_ugm3", unit = "ug/m3"}
@@ -48,7 +49,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,31}$")
 _KEYS = frozenset(
     {"name", "adapter", "host", "port", "tls", "ca_file", "username", "password", "password_env", "topics",
-     "district", "kind", "device_id", "timezone", "mapping", "profiles", "client_id"}
+     "district", "kind", "device_id", "timezone", "mapping", "profiles", "client_id", "mqtt_version"}
 )  # fmt: skip
 
 
@@ -72,6 +73,7 @@ class Source:
     rules: Mapping = field(default_factory=dict)
     profiles: dict[str, Mapping] = field(default_factory=dict)
     client_id: str = ""
+    mqtt_version: int = 5  # 5, or 4 for MQTT 3.1.1 (The Things Stack's MQTT server speaks only 3.1.1)
 
 
 def load_sources(
@@ -142,14 +144,10 @@ def _source(
         zone = ZoneInfo(str(raw.get("timezone", timezone)))
     except (ZoneInfoNotFoundError, ValueError):
         raise SourceError(f"{where}: timezone {raw.get('timezone')!r} is not an IANA name (e.g. Asia/Seoul)") from None
-    profiles_raw = raw.get("profiles", {})
-    if not isinstance(profiles_raw, dict):
-        raise SourceError(f"{where}: profiles must be tables of [source.profiles.<name>.mapping]")
-    profiles = {}
-    for profile, spec in profiles_raw.items():
-        if not isinstance(spec, dict) or set(spec) != {"mapping"}:
-            raise SourceError(f"{where}: profiles.{profile} must hold exactly one 'mapping' table")
-        profiles[str(profile)] = rules_from_config(spec["mapping"], f"{where} profiles.{profile}.mapping")
+    profiles = _profiles(raw.get("profiles", {}), where)
+    version = raw.get("mqtt_version", 4 if adapter.name == "ttn-v3" else 5)
+    if version not in (4, 5) or isinstance(version, bool):
+        raise SourceError(f"{where}: mqtt_version must be 5 or 4 (MQTT 3.1.1), got {version!r}")
     ca_file = raw.get("ca_file")
     if ca_file is not None and not Path(str(ca_file)).is_file():
         raise SourceError(f"{where}: ca_file {ca_file!r} is not a readable file")
@@ -170,7 +168,19 @@ def _source(
         rules=rules_from_config(raw.get("mapping", {}), f"{where} mapping"),
         profiles=profiles,
         client_id=str(raw.get("client_id", f"{client_prefix}-{name}"))[:64],
+        mqtt_version=int(version),
     )
+
+
+def _profiles(raw: object, where: str) -> dict[str, Mapping]:
+    if not isinstance(raw, dict):
+        raise SourceError(f"{where}: profiles must be tables of [source.profiles.<name>.mapping]")
+    profiles = {}
+    for profile, spec in raw.items():
+        if not isinstance(spec, dict) or set(spec) != {"mapping"}:
+            raise SourceError(f"{where}: profiles.{profile} must hold exactly one 'mapping' table")
+        profiles[str(profile)] = rules_from_config(spec["mapping"], f"{where} profiles.{profile}.mapping")
+    return profiles
 
 
 def _text(raw: dict[str, Any], key: str, where: str) -> str:

@@ -33,8 +33,9 @@ from classroom.limits import ClassGuard, ClassLimits, Member, Roster
 from contract.topics import INGEST_SUBSCRIPTIONS
 from ingest import metrics, queries
 from ingest._mqtt import FastClient
-from ingest.decode import Limits, decode
+from ingest.decode import Limits, decode, decode_from_source
 from ingest.models import Decoded, Reason, Rejection
+from ingest.sources import Source
 from ingest.writer import BatchResult, Message, Writer
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ class IngestConfig:
     metrics_port: int = 0  # 0: no /metrics endpoint
     class_limits: ClassLimits = field(default_factory=ClassLimits)
     roster_interval_s: float = 5.0
+    # A configured source: read its broker through its adapter instead of our own topics
+    # (host, port, credentials and client id then come from the source).
+    source: Source | None = None
 
 
 @dataclass
@@ -123,21 +127,35 @@ class IngestWorker:
         self._fatal: Exception | None = None
         self._connected = threading.Event()
         self._guard = ClassGuard(config.class_limits)
+        self._aliases: dict[str, str] = {}  # external id -> registered device id (sources only)
         self._client = self._wire(client if client is not None else self._make_client())
         self._connect_writer: WriterFactory = open_writer or self._connect_database
 
     # -- MQTT side (paho's thread) -------------------------------------------------
     def _make_client(self) -> FastClient:
+        source = self.config.source
         client = FastClient(
             CallbackAPIVersion.VERSION2,
-            client_id=self.config.client_id,
-            protocol=mqtt.MQTTv5,
+            client_id=source.client_id if source else self.config.client_id,
+            protocol=mqtt.MQTTv5 if source is None or source.mqtt_version == 5 else mqtt.MQTTv311,
+            clean_session=None if source is None or source.mqtt_version == 5 else False,
             manual_ack=True,
         )
-        client.username_pw_set(self.config.mqtt_username, self.config.mqtt_password)
+        if source is None:
+            client.username_pw_set(self.config.mqtt_username, self.config.mqtt_password)
+        else:
+            if source.username:
+                client.username_pw_set(source.username, source.password)
+            if source.tls:
+                client.tls_set(ca_certs=source.ca_file)
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)
         return client
+
+    @property
+    def _address(self) -> tuple[str, int]:
+        source = self.config.source
+        return (source.host, source.port) if source else (self.config.mqtt_host, self.config.mqtt_port)
 
     def _wire(self, client: FastClient) -> FastClient:
         client.on_connect = self._on_connect
@@ -153,6 +171,15 @@ class IngestWorker:
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, props: object) -> None:
         if getattr(reason, "is_failure", False):
             log.error("broker refused the connection: %s", reason)
+            return
+        source = self.config.source
+        if source is not None:
+            if source.mqtt_version == 5:
+                keep = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+                client.subscribe([(t, keep) for t in source.topics])
+            else:
+                client.subscribe([(t, 1) for t in source.topics])
+            log.info("source %s: connected to %s:%s, subscribed to %s", source.name, *self._address, source.topics)
             return
         topics = [f"$share/{SHARE_GROUP}/{t}" if self.config.shared else t for t in SUBSCRIPTIONS]
         # Retained messages are not sent on (re)subscribing: a retained reading without a
@@ -188,6 +215,9 @@ class IngestWorker:
             self._wake.set()
 
     def _admit(self, topic: str, payload: bytes, now: datetime) -> Decoded:
+        source = self.config.source
+        if source is not None:
+            return decode_from_source(source, topic, payload, now, self.config.limits, aliases=self._aliases)
         decoded = decode(topic, payload, now, self.config.limits)
         device = decoded.topic
         if device is not None and device.scope == "class" and decoded.rejection is None:
@@ -199,18 +229,28 @@ class IngestWorker:
     # -- writer side ---------------------------------------------------------------
     def run(self) -> Counters:
         """Connect, consume until :meth:`stop`, flush and commit what was received, disconnect."""
-        connect_props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        connect_props.SessionExpiryInterval = SESSION_EXPIRY_S
-        connect_props.ReceiveMaximum = self.config.receive_maximum
+        connect_props: Properties | None = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        connect_props.SessionExpiryInterval = SESSION_EXPIRY_S  # type: ignore[union-attr]
+        connect_props.ReceiveMaximum = self.config.receive_maximum  # type: ignore[union-attr]
+        v311 = self.config.source is not None and self.config.source.mqtt_version != 5
+        if v311:
+            connect_props = None  # MQTT 3.1.1 (The Things Stack): a persistent session, no properties
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         # Several writers on their own connections: while PostgreSQL works on one batch,
         # Python encodes the next. A free slot is taken per batch and given back after it.
         slots: queue.Queue[_Slot] = queue.Queue()
         for _ in range(self.config.writers):
             slots.put(_Slot(*self._open_writer()))
-        self._client.connect_async(
-            self.config.mqtt_host, self.config.mqtt_port, keepalive=30, clean_start=False, properties=connect_props
-        )
+        if self.config.source is not None:  # registered devices by external id, before the first message
+            first = slots.get()
+            self._read_aliases(first.conn)
+            first.roster_read_at = time.monotonic()
+            slots.put(first)
+        host, port = self._address
+        if v311:
+            self._client.connect_async(host, port, keepalive=30)
+        else:
+            self._client.connect_async(host, port, keepalive=30, clean_start=False, properties=connect_props)
         self._client.loop_start()
         last_stats = time.monotonic()
         executor = ThreadPoolExecutor(max_workers=self.config.writers, thread_name_prefix="ingest-writer")
@@ -245,7 +285,10 @@ class IngestWorker:
                 slot.writer.refresh_devices()
                 slot.devices_read_at = time.monotonic()
             if time.monotonic() - slot.roster_read_at > self.config.roster_interval_s:
-                self._read_roster(slot.conn)
+                if self.config.source is None:
+                    self._read_roster(slot.conn)
+                else:
+                    self._read_aliases(slot.conn)
                 slot.roster_read_at = time.monotonic()
         except Exception as exc:  # neither stored nor refused: leave it unacknowledged, stop, report
             log.exception("ingest writer failed; stopping without acknowledging the batch")
@@ -265,6 +308,14 @@ class IngestWorker:
             return  # keep the last roster; the batch retry handles the outage
         roster = Roster({(str(c), str(m)): Member(e, bool(r)) for c, m, e, r in rows})  # type: ignore[arg-type]
         self._guard.update(roster, ((str(c), str(m), str(d)) for c, m, d in devices))
+
+    def _read_aliases(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        try:
+            with conn.transaction():
+                rows = conn.execute(queries.DEVICE_ALIASES).fetchall()
+        except psycopg.OperationalError:
+            return  # keep the last ones; the batch retry handles the outage
+        self._aliases = {str(external): str(device) for external, device in rows}
 
     def _serve_metrics(self) -> ThreadingHTTPServer | None:
         if not self.config.metrics_port:
@@ -364,8 +415,8 @@ class IngestWorker:
 
     def _answer(self, msg: Message, rejection: Rejection) -> None:
         device = msg.decoded.topic
-        if device is None:
-            return  # no device to answer: the topic itself was wrong
+        if device is None or self.config.source is not None:
+            return  # no device to answer, or a foreign broker: the dead letter is the answer
         example_topic = device.example_topic
         body = {
             "topic": msg.topic,

@@ -10,6 +10,7 @@ __all__ = [
     "classroom",
     "cli",
     "db",
+    "devices_commands",
     "errors",
     "operators",
     "services",

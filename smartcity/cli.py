@@ -197,6 +197,24 @@ def _operator(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _devices(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import devices_commands
+
+    district = args.district or settings.district
+    if args.action == "import":
+        if not args.target:
+            raise SmartcityError("devices import needs a file (CSV or GeoJSON)")
+        return devices_commands.import_file(settings, args.target, crs=args.crs, district=district,
+                                            dry_run=args.dry_run)  # fmt: skip
+    if args.action == "list":
+        return devices_commands.list_devices(settings, district=district, unplaced=args.unplaced, as_json=args.json)
+    if args.action == "show":
+        if not args.target:
+            raise SmartcityError("devices show needs a device id or an external id")
+        return devices_commands.show_device(settings, args.target)
+    return devices_commands.export(settings, district=district, out=args.target or "-", fmt=args.format)
+
+
 def _up(settings: Settings, args: argparse.Namespace) -> int:
     from smartcity import supervisor
 
@@ -309,6 +327,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p.add_argument("--password-stdin", action="store_true", help="add: read the password from standard input")
     p.set_defaults(handler=_operator)
+
+    p = sub.add_parser(
+        "devices",
+        help="the device registry",
+        description="import FILE: register a CSV or GeoJSON of devices (placed by x/y, lon/lat, lot-number "
+        "address or pnu), all or nothing; list [--unplaced]; show ID|EXTERNAL_ID; export [FILE] (CSV or GeoJSON).",
+    )
+    p.add_argument("action", choices=["import", "list", "show", "export"])
+    p.add_argument("target", nargs="?", help="import: the file; show: an id; export: the output file (- for stdout)")
+    p.add_argument("--crs", help="import: the CRS of x/y columns (e.g. EPSG:5186)")
+    p.add_argument("--district", help="the twin's district (the settings' by default)")
+    p.add_argument("--dry-run", action="store_true", help="import: check and place, write nothing")
+    p.add_argument("--unplaced", action="store_true", help="list: only devices without a place")
+    p.add_argument("--json", action="store_true", help="list: JSON instead of a table")
+    p.add_argument("--format", choices=["csv", "geojson"], default="csv", help="export: file format")
+    p.set_defaults(handler=_devices)
 
     p = sub.add_parser("up", help="start the whole city: stack, twin, simulator, ingest, analytics, dashboard")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")

@@ -16,12 +16,16 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import orjson
 
 from contract import topics
 from smartcity.errors import SmartcityError
 from smartcity.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +79,55 @@ def ingest_config(settings: Settings, *, index: int = 0, shared: bool = False): 
     )
 
 
+def load_sources(settings: Settings) -> list[Source]:
+    """The configured sources (``SMARTCITY_INGEST_SOURCES_FILE``); none without the setting.
+
+    Raises:
+        SmartcityError: the file or one of its entries cannot be used (named).
+    """
+    import os
+
+    from ingest.errors import SourceError
+    from ingest.sources import load_sources as load
+
+    if settings.ingest_sources_file is None:
+        return []
+    try:
+        return load(
+            settings.ingest_sources_file,
+            district=settings.district,
+            timezone=settings.city_timezone,
+            environ=os.environ,
+            client_prefix=settings.ingest_client_id,
+        )
+    except SourceError as exc:
+        raise SmartcityError(str(exc)) from exc
+
+
 def _ingest_process(settings: Settings, index: int, shared: bool) -> None:
     from ingest.worker import IngestWorker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     worker = IngestWorker(ingest_config(settings, index=index, shared=shared))
-    stop_on_signals(callback=worker.stop)
+    # the configured sources are read by the first process only: their brokers know no share group
+    extra = [
+        IngestWorker(dataclasses.replace(ingest_config(settings), source=s, writers=1, metrics_port=0))
+        for s in (load_sources(settings) if index == 0 else [])
+    ]
+    threads = [threading.Thread(target=w.run, name=f"source-{w.config.client_id}", daemon=True) for w in extra]
+
+    def stop_all() -> None:
+        for w in (worker, *extra):
+            w.stop()
+
+    stop_on_signals(callback=stop_all)
+    for t in threads:
+        t.start()
     counters = worker.run()
+    for w in extra:
+        w.stop()
+    for t in threads:
+        t.join()
     log.info("ingest worker %d stopped", index)
     # One machine-readable line for scripts and benchmarks.
     print("ingest-summary " + json.dumps(dataclasses.asdict(counters)), file=sys.stderr, flush=True)
@@ -91,6 +137,8 @@ def run_ingest(settings: Settings, *, workers: int = 1) -> int:
     """Run ingest until SIGTERM/SIGINT; with ``workers`` > 1, that many processes share one subscription."""
     if workers < 1:
         raise SmartcityError(f"--workers must be at least 1, got {workers}")
+    for source in load_sources(settings):  # a wrong sources file stops here, before any process starts
+        log.info("source %s: %s via %s:%d", source.name, source.adapter.name, source.host, source.port)
     if workers == 1:
         _ingest_process(settings, 0, shared=False)
         return 0

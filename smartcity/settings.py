@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     ingest_future_tolerance_s: float = Field(default=300.0, ge=0, le=366 * 86400)
     ingest_max_age_days: float = Field(default=365.0, gt=0, le=36500)
     ingest_auto_register: bool = True
+    ingest_sources_file: Path | None = Field(
+        default=None, description="TOML file of [[source]] tables: brokers read through adapters (docs/sources.md)."
+    )
     ingest_class_rate_per_s: float = Field(default=5.0, ge=0, description="per student account; 0 turns it off")
     ingest_class_burst: int = Field(default=20, ge=1)
     ingest_class_total_rate_per_s: float = Field(default=50.0, ge=0, description="per class; 0 turns it off")

@@ -11,6 +11,7 @@ __all__ = [
     "files",
     "importer",
     "joins",
+    "placement",
     "pnu",
     "queries",
     "store",

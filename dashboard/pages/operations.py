@@ -74,6 +74,7 @@ def layout(**_: Any) -> html.Div:
                             html.H3("anomalies · 이상 징후"),
                             html.Div(id="ops-ack-note", role="status"),
                             html.Div(id="ops-feed"),
+                            html.Div(id="ops-unplaced"),
                         ],
                         className="sc-feed",
                     ),
@@ -229,15 +230,18 @@ def close_panel(clicks: int | None) -> Any:
 
 @callback(
     Output("ops-feed", "children"),
+    Output("ops-unplaced", "children"),
     Input("ops-tick", "n_intervals"),
     Input("ops-acked", "data"),
 )
 def feed(_: int, __: Any) -> Any:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
-        return panels.feed_items(queries.anomaly_feed(config.dsn, config.district))
+        feed_items = panels.feed_items(queries.anomaly_feed(config.dsn, config.district))
+        unplaced = panels.unplaced_items(*queries.unplaced_devices(config.dsn, config.district))
     except DataUnavailable:
-        return dash.no_update
+        return dash.no_update, dash.no_update
+    return feed_items, unplaced
 
 
 @callback(
