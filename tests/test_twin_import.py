@@ -184,3 +184,25 @@ def test_a_geojson_in_utm_k_without_crs_is_refused_with_a_hint(tmp_path: Path) -
     codes = {p.code: p for p in report.problems}
     assert not report.ok and "coordinates_not_lonlat" in codes
     assert "EPSG:5179" in codes["coordinates_not_lonlat"].message and "--crs" in codes["coordinates_not_lonlat"].message
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "expected"),
+    [("@id", ["way/101", "relation/7"], ["way/101", "relation/7"]),  # overpass turbo's export
+     ("full_id", ["w101", "r7"], ["way/101", "relation/7"]),  # QuickOSM
+     ("osm_way_id", [101, 102], ["way/101", "way/102"]),  # ogr's OSM driver
+     ("osm_id", [101.0, 7.0], ["101", "7"])],  # a numeric column read as floats
+)  # fmt: skip
+def test_osm_ids_in_their_usual_spellings_are_kept_and_building_tags_become_uses(
+    tmp_path: Path, column: str, values: list[object], expected: list[str]
+) -> None:
+    squares = [box(127.03 + i * 0.001, 37.50, 127.0305 + i * 0.001, 37.5005) for i in range(2)]
+    frame = gpd.GeoDataFrame({column: values, "building": ["apartments", "yes"]}, geometry=squares, crs="EPSG:4326")
+    path = tmp_path / "osm.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    prepared, report = _prepare(path, "buildings")
+    assert report.ok, report.lines()
+    assert list(prepared["building_id"]) == expected
+    assert prepared["use"].iloc[0] == "apartment", "building=apartments is an apartment"
+    assert prepared["use"].isna().iloc[1], "building=yes says nothing of its use"
+    assert any(p.code == "osm_building_uses" for p in report.problems)

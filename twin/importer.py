@@ -8,6 +8,7 @@ features outside the district. Info: columns left unmapped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,17 +25,28 @@ from twin.errors import LayerError
 LAYERS = ("buildings", "parcels", "ways", "areas")
 # Our column -> names seen in Korean official files, OSM extracts and common GIS exports.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "building_id": ("building_id", "bd_mgt_sn", "ufid", "bld_id", "osm_id", "id"),
+    "building_id": (
+        "building_id",
+        "bd_mgt_sn",
+        "ufid",
+        "bld_id",
+        "@id",
+        "full_id",
+        "osm_way_id",
+        "osm_id",
+        "osmid",
+        "id",
+    ),
     "pnu": ("pnu", "a1", "고유번호"),
     "area_id": ("area_id", "code", "emd_cd", "adm_cd", "adm_dr_cd", "id"),
-    "way_id": ("way_id", "sourcewayid", "id", "rn_cd"),
+    "way_id": ("way_id", "sourcewayid", "@id", "full_id", "osm_id", "osmid", "id", "rn_cd"),
     "name": ("name", "label", "bld_nm", "buld_nm", "건물명", "emd_kor_nm", "rn"),
     "name_en": ("name_en", "name_eng", "nameen", "emd_eng_nm"),
     "land_category": ("land_category", "jimok", "지목", "lndcgr_code_nm"),
     "area_m2": ("area_m2", "area", "면적", "lndpcl_ar", "shape_area"),
     "height_m": ("height_m", "height", "높이", "hgt", "bld_hgt"),
     "floors": ("floors", "grnd_flr", "지상층수", "levels", "building:levels"),
-    "use": ("use", "kind", "용도", "main_purps_cd_nm", "bdtyp_cd"),
+    "use": ("use", "kind", "용도", "main_purps_cd_nm", "bdtyp_cd", "building"),
     "address": ("address", "addr", "주소", "지번주소", "jibun"),
     "year_built": ("year_built", "year", "useapr_day", "사용승인일"),
     "kind": ("kind", "way_kind"),
@@ -48,6 +60,21 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 ID_FIELD = {"buildings": "building_id", "parcels": "pnu", "ways": "way_id", "areas": "area_id"}
 GEOMETRY = {"buildings": "polygon", "parcels": "polygon", "areas": "polygon", "ways": "line"}
+# OSM's building=* values, as the twin's uses (the map's colours); "yes" says only "a building".
+OSM_BUILDING_USES: dict[str, str | None] = {
+    **dict.fromkeys(("apartments",), "apartment"),
+    **dict.fromkeys(("house", "residential", "detached", "semidetached_house", "terrace", "dormitory", "bungalow",
+                     "hut"), "residential"),
+    **dict.fromkeys(("commercial", "retail", "office", "hotel", "supermarket", "kiosk", "mall"), "commercial"),
+    **dict.fromkeys(("school", "kindergarten", "university", "college"), "school"),
+    **dict.fromkeys(("public", "civic", "government", "hospital", "church", "temple", "chapel", "mosque",
+                     "fire_station", "train_station", "transportation", "townhall", "library", "museum",
+                     "sports_hall", "stadium"), "public"),
+    **dict.fromkeys(("industrial", "warehouse", "factory", "manufacture", "service"), "industrial"),
+    **dict.fromkeys(("yes", "garage", "garages", "parking", "shed", "roof", "construction"), None),
+}  # fmt: skip
+# OSM ids as tools write them: overpass "way/123", QuickOSM "w123", ogr "osm_way_id" 123.
+_OSM_PREFIXES = {"n": "node", "w": "way", "r": "relation"}
 DEFAULT_FLOOR_M = 3.2
 DEFAULT_HEIGHT_M = 10.0
 
@@ -203,7 +230,10 @@ def prepare(
             )
             frame = frame.set_crs(None, allow_override=True)
     frame = _geometries(frame, layer, report)
+    frame = _osm_ids(frame, layer, resolved)
     frame = _identifiers(frame, layer, report)
+    if layer == "buildings" and resolved.get("use") == "building":
+        frame = _osm_uses(frame, report)
     if layer == "buildings":
         frame = _heights(frame, report, filled_heights_m)
     if layer == "ways":
@@ -301,6 +331,42 @@ def _keep(geometry: BaseGeometry, kinds: tuple[str, ...]) -> BaseGeometry | None
             merged = shapely.union_all(parts)
             return merged if merged.geom_type in kinds else None
     return None
+
+
+def _osm_ids(frame: gpd.GeoDataFrame, layer: str, resolved: dict[str, str]) -> gpd.GeoDataFrame:
+    """OSM ids in one spelling, ``way/123``, whichever tool wrote the file."""
+    column = ID_FIELD[layer]
+    source = resolved.get(column, "").lower()
+    if column not in frame.columns or source not in ("@id", "full_id", "osm_way_id", "osm_id", "osmid", "id"):
+        return frame
+    frame = frame.copy()
+    frame[column] = [_osm_id(v, source) for v in frame[column]]
+    return frame
+
+
+def _osm_id(value: object, column: str) -> object:
+    text = str(value).strip()
+    if re.fullmatch(r"(node|way|relation)/\d+", text):
+        return text
+    match = re.fullmatch(r"([nwr])(\d+)", text)
+    if match and column in ("full_id", "@id", "id"):
+        return f"{_OSM_PREFIXES[match[1]]}/{match[2]}"
+    if column == "osm_way_id" and text.isdigit():
+        return f"way/{text}"
+    if isinstance(value, float) and value.is_integer():  # 123.0, as a numeric column reads
+        return str(int(value))
+    return value
+
+
+def _osm_uses(frame: gpd.GeoDataFrame, report: Report) -> gpd.GeoDataFrame:
+    """OSM building=* values as the twin's uses; values it does not know are kept as they are."""
+    frame = frame.copy()
+    raw = frame["use"].astype(object)
+    known = raw.isin(list(OSM_BUILDING_USES))
+    frame["use"] = [OSM_BUILDING_USES.get(v, v) if k else v for v, k in zip(raw, known, strict=True)]
+    report.add("osm_building_uses", "info", f"{int(known.sum())} building=* values read as uses "
+               "(apartments: apartment, retail: commercial, yes: unknown, ...)", count=int(known.sum()))  # fmt: skip
+    return frame
 
 
 def _identifiers(frame: gpd.GeoDataFrame, layer: str, report: Report) -> gpd.GeoDataFrame:
