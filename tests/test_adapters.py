@@ -3,10 +3,14 @@ their documentation) through its adapter, every value, unit, time and ignored fi
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from ingest.adapters import ADAPTERS, FieldRule, rules_from_config
 from ingest.decode import Limits, decode_from_source
@@ -216,3 +220,35 @@ def test_a_sources_file_is_checked_entry_by_entry(tmp_path: Path) -> None:
     broken.write_text("[[source]\n")
     with pytest.raises(SourceError, match="is not TOML"):
         load_sources(broken, district="goyang", timezone=SEOUL, environ={})
+
+
+_KEYS = ("pm2_5", "pm10", "temperature", "humidity", "battery", "rssi", "level", "co2")
+_TARGETS = ("pm25_ugm3", "pm10_ugm3", "temperature_c", "humidity_pct", "-", "co2_ppm", "water_level_m", "noise_dba")
+
+
+_VALUES = st.one_of(st.floats(allow_nan=True), st.integers(), st.text(max_size=4), st.none())
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=8),
+    mapped=st.dictionaries(st.sampled_from(_KEYS), st.sampled_from(_TARGETS), max_size=8),
+)
+def test_an_uplink_stores_every_mapped_field_or_is_refused_saying_why(
+    fields: dict[str, object], mapped: dict[str, str]
+) -> None:
+    """No message stores fewer readings than it carries mapped values without a refusal; every
+    other field is listed, or dropped because the mapping says so."""
+    body = json.loads((DATA / "ttn-v3-up.json").read_text())
+    body["uplink_message"]["decoded_payload"] = fields
+    decoded = decode_from_source(
+        source("ttn-v3", dict(mapped)), "v3/a@ttn/devices/d/up", json.dumps(body).encode(), NOW
+    )
+    if decoded.rejection is not None:
+        assert decoded.rejection.reason and decoded.rejection.sentence
+        assert not decoded.readings
+        return
+    wanted = {k for k in fields if mapped.get(k, "-") != "-"}
+    assert len(decoded.readings) == len(wanted)
+    assert len({(r.metric, r.time) for r in decoded.readings}) == len(decoded.readings)
+    assert {i.split(":")[0] for i in decoded.ignored} == {f"decoded_payload.{k}" for k in fields if k not in mapped}
