@@ -5,7 +5,10 @@ Then (b): broker -> ingest -> committed rows at QoS 1, draining a backlog publis
 while ingest was stopped, for 1-reading and 6-reading messages, with 1 and 2 workers;
 (c) rows stored against readings sent; (d) peak RSS of the ingest processes.
 
-Usage: .venv/bin/python bench/ingest.py [--json] [--messages N] [--keep-stack]
+Adapters and the registry (bench/_adapters.py): readings/s through the Tasmota and TTN
+adapters against canonical JSON in the same run, and a 10,000-device registry import.
+
+Usage: .venv/bin/python bench/ingest.py [--json] [--messages N] [--keep-stack] [--part core|adapters|registry]
 It starts a private stack under .smartcity/bench-stack on free ports.
 """
 
@@ -34,6 +37,7 @@ from paho.mqtt.properties import Properties
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._adapters import adapter_figures, registry_figures  # noqa: E402
 from bench._stack import private_stack, report  # noqa: E402
 from ingest._mqtt import FastClient  # noqa: E402
 from ingest.decode import decode  # noqa: E402
@@ -244,11 +248,19 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--keep-stack", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; each figure is the median over rounds")
+    parser.add_argument("--part", action="append", choices=["core", "adapters", "registry"],
+                        help="only these parts (repeatable); all by default")  # fmt: skip
     args = parser.parse_args()
+    parts = set(args.part or ["core", "adapters", "registry"])
+    extra: dict[str, float] = {}
     with private_stack("bench-stack", keep=args.keep_stack) as settings:
         n = args.messages
         rounds = []
-        for r in range(args.repeat):
+        if "adapters" in parts:
+            extra |= adapter_figures(settings, min(n, 20_000), args.repeat)
+        if "registry" in parts:
+            extra |= registry_figures(settings, settings.home)
+        for r in range(args.repeat if "core" in parts else 0):
             drain = drain_rate(settings, n, fast=True)
             single = e2e(settings, n, 1, 1, f"s1r{r}")
             batch6 = e2e(settings, n, 6, 1, f"b6r{r}")
@@ -272,7 +284,7 @@ def main() -> int:
                 }
             )
     figures: dict[str, float] = {}
-    for key in rounds[0]:
+    for key in rounds[0] if rounds else []:
         values = [r[key] for r in rounds]
         if key in ("lost", "duplicates"):
             figures[key] = int(sum(values))  # every round counts
@@ -281,6 +293,7 @@ def main() -> int:
         else:
             median = statistics.median(values)
             figures[key] = round(median, 3) if "ratio" in key else round(median)
+    figures |= extra
     figures["messages"] = n
     figures["rounds"] = args.repeat
     report(figures, as_json=args.json)

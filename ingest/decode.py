@@ -15,6 +15,7 @@ with the first problem as the reason and every problem in the sentence.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 from collections.abc import Mapping as AnyMapping
 from dataclasses import dataclass
@@ -108,8 +109,10 @@ def decode_from_source(
             return Decoded(topic=None)
         device_id = sources.device_id(source, adapted.ids, aliases or {})
         kind = sources.kind_of(source, adapted.measures[0].metric)
-        device = DeviceTopic("adapter", source.district, kind, device_id)
-        readings = _validate(device, adapted.measures, now, limits)
+        device = _adapter_device(source.district, kind, device_id)
+        readings = _fast_measures(device_id, adapted.measures, now, limits) or _validate(
+            device, adapted.measures, now, limits
+        )
     except PayloadError as exc:
         sentence = f"source {source.name!r} ({source.adapter.name}): {exc.sentence}"
         return Decoded(topic=device, rejection=Rejection(str(exc.reason), sentence, exc.field))
@@ -169,6 +172,56 @@ def _fast_canonical(device: DeviceTopic, payload: bytes, now: datetime, limits: 
         if not metric.min_value <= value <= metric.max_value:  # also false for NaN
             return None
         out.append(Reading(time, device_id, name, float(value)))
+    return out or None
+
+
+@functools.lru_cache(maxsize=16)
+def _window(limits: Limits) -> tuple[timedelta, timedelta]:
+    """How far ahead of and behind arrival a reading's time may be."""
+    return timedelta(seconds=limits.future_tolerance_s), timedelta(seconds=limits.max_age_s)
+
+
+_adapter_devices: dict[tuple[str, str, str], DeviceTopic] = {}
+
+
+def _adapter_device(district: str, kind: str, device_id: str) -> DeviceTopic:
+    """The (immutable) DeviceTopic of a source's device, made once per device."""
+    key = (district, kind, device_id)
+    found = _adapter_devices.get(key)
+    if found is None:
+        if len(_adapter_devices) > 100_000:
+            _adapter_devices.clear()
+        found = _adapter_devices[key] = DeviceTopic("adapter", district, kind, device_id)
+    return found
+
+
+def _fast_measures(device_id: str, measures: list[Measure], now: datetime, limits: Limits) -> list[Reading] | None:
+    """Readings of measures that pass every check as they are (plain numbers in the metric's
+    own unit, in range, in the time window, one per metric and time); None for anything
+    else, which :func:`_validate` then converts or refuses with the precise reason."""
+    ahead, behind = _window(limits)
+    newest, oldest = now + ahead, now - behind
+    out = []
+    seen = set()
+    checked: datetime | None = None  # the last time found in the window: measures mostly share one
+    for m in measures:
+        metric = METRICS.get(m.metric)
+        value = m.value
+        kind = type(value)
+        if metric is None or (kind is not float and kind is not int) or (m.unit is not None and m.unit != metric.unit):
+            return None
+        if not metric.min_value <= value <= metric.max_value:  # type: ignore[operator]  # also false for NaN
+            return None
+        time = m.time or now
+        if time is not checked:
+            if not oldest <= time <= newest:
+                return None
+            checked = time
+        key = (m.metric, time)
+        if key in seen:
+            return None
+        seen.add(key)
+        out.append(Reading(time, device_id, m.metric, value if kind is float else float(value)))  # type: ignore[arg-type]
     return out or None
 
 

@@ -45,6 +45,7 @@ from ingest.adapters import Adapter, Mapping, adapter_named, rules_from_config
 from ingest.errors import PayloadError, SourceError
 from ingest.models import Reason
 
+_KIND_OF_METRIC = {m: k for k, metrics in reversed(METRICS_BY_KIND.items()) for m in metrics}  # first kind wins
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,63}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,31}$")
 _KEYS = frozenset(
@@ -214,6 +215,9 @@ def device_id(source: Source, ids: dict[str, str], aliases: AnyMapping[str, str]
         registered = aliases.get(value.lower())
         if registered is not None:
             return registered
+    made = _made_ids.get((source.device_id, *ids.items()))
+    if made is not None:
+        return made
     try:
         made = source.device_id.format(**ids).lower()
     except (KeyError, IndexError) as exc:
@@ -230,12 +234,16 @@ def device_id(source: Source, ids: dict[str, str], aliases: AnyMapping[str, str]
             "_ . - (up to 64); change the rule or register the device with this external id",
             "topic",
         )
+    if len(_made_ids) > 100_000:  # devices repeat; a flood of new ids only costs the cache
+        _made_ids.clear()
+    _made_ids[(source.device_id, *ids.items())] = made
     return made
+
+
+_made_ids: dict[tuple[object, ...], str] = {}
 
 
 def kind_of(source: Source, metric: str) -> str:
     """The kind a new device of this source registers as: the configured one, else the
     kind whose metrics include its first reading's (``sensor`` when none does)."""
-    if source.kind:
-        return source.kind
-    return next((k for k, metrics in METRICS_BY_KIND.items() if metric in metrics), "sensor")
+    return source.kind or _KIND_OF_METRIC.get(metric, "sensor")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ingest.errors import PayloadError, SourceError
 from ingest.formats._common import Measure
@@ -28,8 +28,7 @@ Mapping = dict[str, FieldRule]
 IGNORE = "-"  # a rule's metric that drops a field on purpose (not listed as unmapped)
 
 
-@dataclass(frozen=True)
-class Adapted:
+class Adapted(NamedTuple):
     """What an adapter read from one message.
 
     ``ids`` name the device in the ecosystem's own terms (``device``, ``dev_eui``,
@@ -39,7 +38,7 @@ class Adapted:
 
     ids: dict[str, str]
     measures: list[Measure]
-    ignored: list[str] = field(default_factory=list)
+    ignored: list[str] = []  # noqa: RUF012  # never mutated: adapters pass their own list
 
 
 def rules_from_config(raw: object, where: str) -> Mapping:
@@ -75,6 +74,8 @@ def rules_from_config(raw: object, where: str) -> Mapping:
 
 def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, object]:
     """Leaves of nested objects under dotted paths (``BME280.Temperature``); lists are leaves."""
+    if not prefix and len(document) <= _MAX_FIELDS and not any(type(v) is dict for v in document.values()):
+        return document  # flat already, as most payload formatters write
     out: dict[str, object] = {}
     stack: list[tuple[str, dict[str, Any]]] = [(prefix, document)]
     while stack:
@@ -97,14 +98,18 @@ def measures(
     non-readings such as units and clocks, not listed)."""
     found: list[Measure] = []
     ignored: list[str] = []
-    skipped = set(skip)
+    skipped = set(skip) if skip else ()
     for name, value in fields.items():
         rule = rules.get(name)
-        if rule is None or rule.metric == IGNORE:
-            if rule is None and name not in skipped:
+        if rule is None:
+            if name not in skipped:
                 ignored.append(f"{where}.{name}: no mapping")
             continue
-        found.append(Measure(rule.metric, scaled(value, rule.scale), rule.unit, time, f"{where}.{name}"))
+        if rule.metric == IGNORE:
+            continue
+        if rule.scale != 1.0:
+            value = scaled(value, rule.scale)  # noqa: PLW2901
+        found.append(Measure(rule.metric, value, rule.unit, time, f"{where}.{name}"))
     return found, ignored
 
 

@@ -60,7 +60,8 @@ def adapt(topic: str, payload: bytes, rules: Mapping, profiles: dict[str, Mappin
         if not isinstance(inner, dict):
             return None
         body = inner
-    table = {**rules, **profiles.get(device, {})}
+    profile = profiles.get(device)
+    table = {**rules, **profile} if profile else rules
     time = _local_time(body.get("Time"), tz)
     temp_unit = {"C": "Cel", "F": "degF"}.get(str(body.get("TempUnit", "C")).upper())
     if temp_unit is None:
@@ -77,7 +78,7 @@ def adapt(topic: str, payload: bytes, rules: Mapping, profiles: dict[str, Mappin
             path = f"{sensor}.{name}"
             if path in _NOT_READINGS:
                 continue
-            rule = table.get(path) or table.get(name) or BUILTIN.get(path) or BUILTIN.get(name)
+            rule = (table.get(path) or table.get(name) if table else None) or BUILTIN.get(path) or BUILTIN.get(name)
             if rule is None or isinstance(value, dict):
                 ignored.append(f"{path}: no mapping")
                 continue

@@ -52,7 +52,8 @@ def adapt(topic: str, payload: bytes, rules: Mapping, profiles: dict[str, Mappin
             "application in The Things Stack (frm_payload alone cannot be read)",
             "uplink_message.decoded_payload",
         )
-    table = {**rules, **profiles.get(found.get("application", ""), {})}
+    profile = profiles.get(found.get("application", ""))
+    table = {**rules, **profile} if profile else rules
     got, ignored = measures(flatten(decoded), table, time, "decoded_payload")
     if not got:
         raise no_mapped_fields(ignored, "The Things Stack uplink")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from ingest.errors import PayloadError
 from ingest.models import Reason
@@ -17,9 +17,11 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Measure:
-    """A value as the payload gave it: a metric name of ours, an optional unit and time."""
+class Measure(NamedTuple):
+    """A value as the payload gave it: a metric name of ours, an optional unit and time.
+
+    A named tuple: a message makes one per value, and a frozen dataclass costs five times
+    as much to build."""
 
     metric: str
     value: object
