@@ -202,26 +202,36 @@ def _fast_measures(device_id: str, measures: list[Measure], now: datetime, limit
     ahead, behind = _window(limits)
     newest, oldest = now + ahead, now - behind
     out = []
-    seen = set()
-    checked: datetime | None = None  # the last time found in the window: measures mostly share one
-    for m in measures:
-        metric = METRICS.get(m.metric)
-        value = m.value
+    seen: set[object] = set()
+    first: datetime | None = None  # measures mostly share one time: checked once, keyed by name
+    get = METRICS.get
+    for name, value, unit, when, _ in measures:
+        metric = get(name)
+        if metric is None:
+            return None
         kind = type(value)
-        if metric is None or (kind is not float and kind is not int) or (m.unit is not None and m.unit != metric.unit):
-            return None
-        if not metric.min_value <= value <= metric.max_value:  # type: ignore[operator]  # also false for NaN
-            return None
-        time = m.time or now
-        if time is not checked:
+        if kind is not float:
+            if kind is not int:
+                return None
+            value = float(value)  # type: ignore[arg-type]  # noqa: PLW2901
+        if (unit is not None and unit != metric.unit) or not metric.min_value <= value <= metric.max_value:  # type: ignore[operator]
+            return None  # a unit to convert, out of range, or NaN: the general path says which
+        time = now if when is None else when
+        if first is None:
             if not oldest <= time <= newest:
                 return None
-            checked = time
-        key = (m.metric, time)
+            first = time
+            key: object = name
+        elif time == first:
+            key = name
+        else:
+            if not oldest <= time <= newest:
+                return None
+            key = (name, time)
         if key in seen:
             return None
         seen.add(key)
-        out.append(Reading(time, device_id, m.metric, value if kind is float else float(value)))  # type: ignore[arg-type]
+        out.append(Reading(time, device_id, name, value))  # type: ignore[arg-type]
     return out or None
 
 

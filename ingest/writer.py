@@ -151,7 +151,8 @@ class Writer:
         with self._conn.transaction() if outer else contextlib.nullcontext():
             if new_devices:
                 with self._conn.cursor() as cur:
-                    cur.executemany(queries.REGISTER_DEVICE, list(new_devices.values()))
+                    # in id order: two writers registering the same new devices cannot deadlock
+                    cur.executemany(queries.REGISTER_DEVICE, [row for _, row in sorted(new_devices.items())])
             if readings:
                 before = self.redelivered_batches
                 result.inserted = self._insert(readings)
