@@ -57,7 +57,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     from smartcity import services
 
     if args.action == "decode":
-        return services.decode_file(settings, args.topic, args.file)
+        return services.decode_file(settings, args.topic, args.file, source=args.source)
     return services.run_ingest(settings, workers=args.workers)
 
 
@@ -243,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     dec = actions.add_parser("decode", help="print what a payload decodes to, or why it is refused")
     dec.add_argument("--topic", required=True, help="topic the payload was published on; it names the device")
     dec.add_argument("file", nargs="?", default="-", help="payload file, - for standard input")
+    dec.add_argument("--source", help="decode as this configured source would (SMARTCITY_INGEST_SOURCES_FILE)")
 
     p = sub.add_parser(
         "sim",

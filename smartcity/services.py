@@ -157,9 +157,12 @@ def run_ingest(settings: Settings, *, workers: int = 1) -> int:
     return max((p.exitcode or 0) for p in procs)
 
 
-def decode_file(settings: Settings, topic: str | None, file: str) -> int:
-    """Print what a payload decodes to, one JSON line per reading, or its rejection; 1 when rejected."""
-    from ingest.decode import Limits, decode
+def decode_file(settings: Settings, topic: str | None, file: str, *, source: str | None = None) -> int:
+    """Print what a payload decodes to, one JSON line per reading, or its rejection; 1 when rejected.
+
+    With ``source``, as that configured source's adapter and rules would decode it.
+    """
+    from ingest.decode import Limits, decode, decode_from_source
 
     if not topic:
         raise SmartcityError(f"--topic is required: the topic names the device (e.g. {topics.CITY_EXAMPLE})")
@@ -172,7 +175,17 @@ def decode_file(settings: Settings, topic: str | None, file: str) -> int:
         future_tolerance_s=settings.ingest_future_tolerance_s,
         max_age_s=settings.ingest_max_age_days * 86400,
     )
-    decoded = decode(topic, payload, datetime.now(UTC), limits)
+    if source is None:
+        decoded = decode(topic, payload, datetime.now(UTC), limits)
+    else:
+        configured = {s.name: s for s in load_sources(settings)}
+        if source not in configured:
+            known = ", ".join(sorted(configured)) or "none (set SMARTCITY_INGEST_SOURCES_FILE)"
+            raise SmartcityError(f"no configured source is named {source!r}; configured: {known}")
+        decoded = decode_from_source(configured[source], topic, payload, datetime.now(UTC), limits)
+        if decoded.topic is None and decoded.rejection is None:
+            print(json.dumps({"skipped": "this topic carries no readings for the adapter"}))
+            return 0
     if decoded.rejection is not None:
         r = decoded.rejection
         print(json.dumps({"rejected": r.reason, "sentence": r.sentence, "field": r.field}, ensure_ascii=False))

@@ -27,23 +27,26 @@ def hint_for_document(document: Any) -> str | None:
     keys = set(document)
     if "end_device_ids" in keys and ("uplink_message" in keys or "received_at" in keys):
         return (
-            "this looks like a The Things Stack v3 uplink: point a source with adapter 'ttn-v3' at the "
-            "network server's MQTT integration, or publish its decoded_payload as smartcity JSON"
+            "this looks like a The Things Stack v3 uplink: add a source with adapter 'ttn-v3' pointed at the "
+            "network server's MQTT integration (docs/ecosystem-ttn.md), or publish its decoded_payload as "
+            "smartcity JSON"
         )
     if "deviceInfo" in keys and ("object" in keys or "data" in keys or "fCnt" in keys):
         return (
-            "this looks like a ChirpStack v4 uplink event: point a source with adapter 'chirpstack-v4' at "
-            "application/+/device/+/event/up, or publish its object as smartcity JSON"
+            "this looks like a ChirpStack v4 uplink event: add a source with adapter 'chirpstack-v4' on "
+            "application/+/device/+/event/up (docs/ecosystem-chirpstack.md), or publish its object as smartcity JSON"
         )
     if "Time" in keys and keys & _TASMOTA_SENSORS:
         return (
-            "this looks like Tasmota telemetry (tele/<topic>/SENSOR): use adapter 'tasmota' on its topics, "
-            'or map it to smartcity JSON such as {"metrics": {"temperature_c": 21.5}}'
+            "this looks like Tasmota telemetry (tele/<topic>/SENSOR): add a source with adapter 'tasmota' on "
+            "its topics (docs/ecosystem-tasmota.md), or send smartcity JSON such as "
+            '{"metrics": {"temperature_c": 21.5}}'
         )
     if {"state", "attributes"} <= keys or ("state" in keys and "entity_id" in keys):
         return (
-            "this looks like a Home Assistant state: publish the numeric state on a per-metric topic "
-            "(.../<device>/<metric>) or as smartcity JSON"
+            "this looks like a Home Assistant state: add a source with adapter 'ha-statestream' on its "
+            "statestream topics (docs/ecosystem-home-assistant.md), or publish the numeric state on a per-metric "
+            "topic (.../<device>/<metric>)"
         )
     return None
 
