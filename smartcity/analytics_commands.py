@@ -45,10 +45,10 @@ def score(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def detect_csv(settings: Settings, args: argparse.Namespace) -> int:
-    from analytics.csvfile import read_series, steps_per_day
+    from analytics.csvfile import steps_per_day
     from analytics.detect import detect
 
-    series = read_series(Path(args.csv), time_column=args.time_column, value_column=args.value_column)
+    series = _read(settings, args)
     found = detect(series, steps_per_day=steps_per_day(series))
     frame = pd.DataFrame(
         [(e.start.isoformat(), e.end.isoformat(), e.kind, e.severity, e.explanation) for e in found],
@@ -59,18 +59,31 @@ def detect_csv(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def forecast_csv(settings: Settings, args: argparse.Namespace) -> int:
-    from analytics.csvfile import read_series, steps_per_day
+    from analytics.csvfile import steps_per_day
     from analytics.forecast import forecast
 
     if args.horizon < 1:
         raise SmartcityError(f"--horizon must be at least 1 step (got {args.horizon})")
-    series = read_series(Path(args.csv), time_column=args.time_column, value_column=args.value_column)
+    series = _read(settings, args)
     per_day = steps_per_day(series)
     fc = forecast(series, horizon_steps=args.horizon, season_steps=per_day if per_day > 1 else None)
     frame = fc.rename_axis("time").reset_index()
     frame["time"] = frame["time"].map(lambda t: t.isoformat())
     _emit(frame, args.format)
     return 0
+
+
+def _read(settings: Settings, args: argparse.Namespace) -> pd.Series:
+    """The --csv file as a series; what was met on the way goes to stderr, one line each."""
+    from analytics.csvfile import read_csv_series
+
+    read = read_csv_series(Path(args.csv), time_column=args.time_column, value_column=args.value_column,
+                           timezone=args.timezone or settings.city_timezone)  # fmt: skip
+    print(f"{args.csv}: times from {read.time_column!r}, values from {read.value_column!r}, "
+          f"{len(read.series)} steps", file=sys.stderr)  # fmt: skip
+    for note in read.notes:
+        print(f"{args.csv}: {note}", file=sys.stderr)
+    return read.series
 
 
 def _emit(frame: pd.DataFrame, fmt: str) -> None:

@@ -314,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-column", help="detect/forecast: the time column's name (found when left out)")
     p.add_argument("--value-column", help="detect/forecast: the value column's name (found when left out)")
     p.add_argument("--horizon", type=int, default=24, help="forecast: steps ahead (the file's own step)")
+    p.add_argument("--timezone", help="detect/forecast: the zone of times without an offset (the city's by default)")
     p.add_argument("--format", choices=["csv", "json"], default="csv", help="detect/forecast: output format")
     p.add_argument("--run", help="score: the simulator run to score (the latest by default)")
     p.add_argument("--devices", default="%", help="score: a LIKE pattern of device ids")
