@@ -14,9 +14,21 @@ from analytics.errors import SeriesError
 from analytics.forecast import forecast
 from analytics.parallel import Runner
 
-__all__ = ["ForecastItem", "SeriesKey", "detect_all", "detect_metrics", "forecast_chunk", "series_from_rows"]
+__all__ = [
+    "FLEET",
+    "ForecastItem",
+    "SeriesKey",
+    "detect_all",
+    "detect_metrics",
+    "forecast_chunk",
+    "series_from_rows",
+    "shared_silences",
+]
 
 SeriesKey = tuple[str, str]
+# The device id of an episode the whole fleet shares (the platform, the broker or the
+# network went quiet, not the sensors); its metric is "*".
+FLEET = "fleet"
 
 
 def series_from_rows(
@@ -50,16 +62,16 @@ def detect_all(
     Their grids may differ at the ends (a sensor that just reported has one bucket more
     than the rest); the median aligns them by time and counts only times enough have.
     With a ``runner``, the metrics are spread over its processes (each metric's series
-    stay together: they share the city-wide score).
+    stay together: they share the city-wide score). Silence most devices share is one
+    episode (:func:`shared_silences`), not one per device.
     """
     by_metric: dict[str, dict[SeriesKey, pd.DataFrame]] = {}
     for key, frame in series.items():
         by_metric.setdefault(key[1], {})[key] = frame
     groups = sorted(by_metric.values(), key=len, reverse=True)  # big metrics first: better balance
     work = partial(detect_metrics, steps_per_day=steps_per_day, thresholds=thresholds, timezone=timezone)
-    if runner is None:
-        return work(groups)
-    return runner.map(work, groups, per_worker=len(groups))  # a task per metric, the biggest first
+    found = work(groups) if runner is None else runner.map(work, groups, per_worker=len(groups))
+    return shared_silences(found, series)
 
 
 def detect_metrics(
@@ -89,6 +101,51 @@ def detect_metrics(
             ):
                 out.append((key[0], key[1], episode))
     return out
+
+
+def shared_silences(
+    found: list[tuple[str, str, Episode]],
+    series: dict[SeriesKey, pd.DataFrame],
+    *,
+    min_devices: int = 5,
+    min_share: float = 0.5,
+) -> list[tuple[str, str, Episode]]:
+    """Dropouts most of the fleet shares, as one episode naming the likely cause.
+
+    When at least ``min_share`` of the devices (and ``min_devices``) are silent in the same
+    buckets, the platform, the broker or the network stopped, not each sensor: the dropouts
+    lying within that stretch (one step of slack either side) become one ``FLEET`` episode.
+    A device silent longer than the fleet keeps its own episode.
+    """
+    devices = sorted({key[0] for key in series})
+    dropouts = [(i, d, m, e) for i, (d, m, e) in enumerate(found) if e.kind == "dropout"]
+    if len(devices) < min_devices or not dropouts:
+        return found
+    step = min((pd.Timedelta(f.index[1] - f.index[0]) for f in series.values() if len(f) > 1), default=None)
+    if step is None:
+        return found
+    first = min(e.start for _, _, _, e in dropouts)
+    grid = pd.date_range(first, max(e.end for _, _, _, e in dropouts), freq=step)
+    silent = {d: np.zeros(len(grid), dtype=bool) for d in devices}
+    for _, device, _, episode in dropouts:
+        a, b = grid.searchsorted(episode.start), grid.searchsorted(episode.end, side="right")
+        silent[device][a:b] = True
+    count = np.sum(list(silent.values()), axis=0)
+    needed = max(min_devices, int(np.ceil(min_share * len(devices))))
+    shared = count >= needed
+    drop: set[int] = set()
+    fleet: list[tuple[str, str, Episode]] = []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], shared.astype(int), [0]])))
+    for a, b in zip(edges[::2], edges[1::2] - 1, strict=True):
+        start, end = grid[a], grid[b]
+        inside = [i for i, _, _, e in dropouts if e.start >= start - step and e.end <= end + step]
+        quiet = len({found[i][0] for i in inside})
+        drop.update(inside)
+        minutes = round((end - start + step).total_seconds() / 60)
+        words = (f"no reports from {quiet} of {len(devices)} devices at once for {minutes} min: "
+                 "the platform, the broker or the network stopped, not the sensors")  # fmt: skip
+        fleet.append((FLEET, "*", Episode(start, end, "dropout", round(quiet / len(devices) * 10, 2), words)))
+    return [item for i, item in enumerate(found) if i not in drop] + fleet
 
 
 ForecastItem = tuple[str, str, np.ndarray, pd.Timestamp, pd.Timedelta]

@@ -16,6 +16,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from analytics import episodes
+from analytics.passes import FLEET
 from contract.topics import class_topic
 from dashboard.errors import DataUnavailable
 
@@ -252,8 +253,8 @@ ORDER BY started_at
 
 ANOMALY_FEED = """
 SELECT a.id, a.device_id, a.metric, a.started_at, a.ended_at, a.kind, a.severity, a.explanation
-FROM anomalies a JOIN devices d ON d.device_id = a.device_id
-WHERE d.district = %s AND NOT a.acknowledged AND a.detected_at > now() - interval '1 day'
+FROM anomalies a LEFT JOIN devices d ON d.device_id = a.device_id
+WHERE (d.district = %s OR a.device_id = %s) AND NOT a.acknowledged AND a.detected_at > now() - interval '1 day'
 ORDER BY a.detected_at DESC LIMIT %s
 """
 
@@ -327,7 +328,7 @@ def device_anomalies(dsn: str, device_ids: list[str]) -> pd.DataFrame:
 
 
 def anomaly_feed(dsn: str, district_id: str, limit: int = 12) -> pd.DataFrame:
-    rows = _fetch(dsn, ANOMALY_FEED, (district_id, limit))
+    rows = _fetch(dsn, ANOMALY_FEED, (district_id, FLEET, limit))  # the fleet's silences too
     columns = ["id", "device_id", "metric", "started_at", "ended_at", "kind", "severity", "explanation"]
     return pd.DataFrame(rows, columns=columns)
 

@@ -335,3 +335,38 @@ def test_real_air_quality_forecasts_beat_seasonal_naive() -> None:
     from analytics.realdata import uci_mase
 
     assert uci_mase(DATA / "uci_air_quality" / "AirQualityUCI.csv") < 1.0
+
+
+def test_silence_most_devices_share_is_one_fleet_episode_not_one_per_device() -> None:
+    from analytics.passes import FLEET, detect_all
+
+    grid = pd.date_range("2026-11-20", periods=2 * 288, freq="5min", tz="UTC")
+    rng = np.random.default_rng(16)
+    series = {}
+    for d in range(10):
+        values = 20 + 5 * np.sin(np.arange(len(grid)) * 2 * np.pi / 288) + rng.normal(0, 0.5, len(grid))
+        values[400:406] = np.nan  # the platform stopped for half an hour: every device silent
+        if d == 3:
+            values[500:510] = np.nan  # one device alone, later
+        if d == 4:
+            values[396:412] = np.nan  # silent before and after the outage: its own problem
+        series[(f"air-{d:04d}", "pm25_ugm3")] = pd.DataFrame({"value": values}, index=grid)
+    found = detect_all(series, steps_per_day=288)
+    drops = [(device, ep) for device, _, ep in found if ep.kind == "dropout"]
+    fleet = [ep for device, ep in drops if device == FLEET]
+    assert len(fleet) == 1, drops
+    assert fleet[0].start == grid[400] and fleet[0].end == grid[405]
+    assert "10 of 10 devices" in fleet[0].explanation or "9 of 10 devices" in fleet[0].explanation
+    own = {device for device, ep in drops if device != FLEET}
+    assert own == {"air-0003", "air-0004"}, "a device silent alone, or longer than the fleet, keeps its episode"
+
+
+def test_a_few_devices_silent_together_stay_their_own_episodes() -> None:
+    from analytics.detect import Episode
+    from analytics.passes import FLEET, shared_silences
+
+    grid = pd.date_range("2026-11-20", periods=10, freq="5min", tz="UTC")
+    series = {(f"d{i}", "m"): pd.DataFrame({"value": np.ones(10)}, index=grid) for i in range(10)}
+    found = [(f"d{i}", "m", Episode(grid[2], grid[4], "dropout", 1.0, "no reports")) for i in range(3)]
+    assert shared_silences(found, series) == found
+    assert all(device != FLEET for device, _, _ in shared_silences(found, series))
