@@ -81,6 +81,13 @@ def open_pool(dsn: str, *, max_size: int = 8) -> None:
     atexit.register(pool.close)
 
 
+def close_pools() -> None:
+    """Close every pool this process opened (an app shut down inside a longer process)."""
+    while _POOLS:
+        _, pool = _POOLS.popitem()
+        pool.close()
+
+
 @contextlib.contextmanager
 def connection(dsn: str) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
     """A connection from the process's pool for ``dsn``, or a new one; committed on success.

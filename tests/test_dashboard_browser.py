@@ -18,6 +18,7 @@ from PIL import Image, ImageStat
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
+from dashboard import queries
 from dashboard.app import DashboardConfig, create_app
 from ingest.registry import register_sited
 from smartcity import _mosquitto
@@ -67,6 +68,7 @@ def dashboard_url(dsn: str) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
+    queries.close_pools()  # its threads would outlive the module, retrying a restarted database
 
 
 @pytest.fixture(scope="module")

@@ -146,8 +146,8 @@ def test_uplinks_from_a_configured_source_land_on_placed_devices_visible_on_the_
     assert pm25 == [(f"ttn-{eui_new}", 8.0), (f"air-lora-{tag}", 21.5)], "the registered DevEUI lands on its device"
     assert new == ("adapter", "air", None)
     # the placed device is on the operations map with its reading; the new one is listed unplaced
-    latest = dashboard_queries.devices_latest(dsn, settings.district)
-    mine = latest[latest["device_id"] == f"air-lora-{tag}"]
-    assert not mine.empty and 21.5 in set(mine["value"])
-    unplaced, total = dashboard_queries.unplaced_devices(dsn, settings.district, limit=1000)
-    assert f"ttn-{eui_new}" in set(unplaced["device_id"]) and total >= 1
+    with psycopg.connect(dsn) as conn:  # the very queries the operations page runs
+        latest = conn.execute(dashboard_queries.DEVICES_LATEST, (settings.district,)).fetchall()
+        unplaced = conn.execute(dashboard_queries.UNPLACED, (settings.district, 100_000)).fetchall()
+    assert (f"air-lora-{tag}", "pm25_ugm3", 21.5) in {(r[0], r[5], r[6]) for r in latest}
+    assert f"ttn-{eui_new}" in {r[0] for r in unplaced}
