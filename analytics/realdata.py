@@ -48,7 +48,7 @@ def nab_traffic(folder: Path) -> NabResult:
     total = found = false_alarms = 0
     weeks = 0.0
     for name, spans in sorted(windows.items()):
-        series = read_series(folder / name)
+        series = read_series(folder / name, timezone="UTC")  # NAB times and labels are naive, both UTC
         starts = [e.start for e in detect(series, steps_per_day=steps_per_day(series)) if e.kind != "dropout"]
         spans_utc = [(a.tz_localize("UTC"), b.tz_localize("UTC")) for a, b in spans]
         hit, false = score.window_recall(starts, spans_utc)
