@@ -16,6 +16,7 @@ from analytics.parallel import Runner
 
 __all__ = [
     "FLEET",
+    "FLEET_METRIC",
     "ForecastItem",
     "SeriesKey",
     "detect_all",
@@ -27,8 +28,9 @@ __all__ = [
 
 SeriesKey = tuple[str, str]
 # The device id of an episode the whole fleet shares (the platform, the broker or the
-# network went quiet, not the sensors); its metric is "*".
+# network went quiet, not the sensors); its metric is FLEET_METRIC.
 FLEET = "fleet"
+FLEET_METRIC = "reports"
 
 
 def series_from_rows(
@@ -144,7 +146,7 @@ def shared_silences(
         minutes = round((end - start + step).total_seconds() / 60)
         words = (f"no reports from {quiet} of {len(devices)} devices at once for {minutes} min: "
                  "the platform, the broker or the network stopped, not the sensors")  # fmt: skip
-        fleet.append((FLEET, "*", Episode(start, end, "dropout", round(quiet / len(devices) * 10, 2), words)))
+        fleet.append((FLEET, FLEET_METRIC, Episode(start, end, "dropout", round(quiet / len(devices) * 10, 2), words)))
     return [item for i, item in enumerate(found) if i not in drop] + fleet
 
 
