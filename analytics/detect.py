@@ -222,6 +222,15 @@ def stuck(series: pd.Series, *, min_steps: int = 12) -> pd.Series:
     return (run_len >= min_steps).reindex(series.index, fill_value=False)
 
 
+def cadence_steps(series: pd.Series) -> int:
+    """How many steps apart the series usually reports: the median gap between reports
+    (1 for a sensor that fills every step). Irregular senders are judged by their own rhythm."""
+    present = np.flatnonzero(series.notna().to_numpy())
+    if len(present) < 3:
+        return 1
+    return max(1, int(np.median(np.diff(present))))
+
+
 def dropouts(series: pd.Series, *, min_steps: int) -> pd.Series:
     """True on runs of at least ``min_steps`` missing points after the first report."""
     missing = series.isna()
@@ -316,10 +325,12 @@ def detect(
         return []
     step = pd.Timedelta(series.index[1] - series.index[0])
     out: list[Episode] = []
-    gone = dropouts(series, min_steps=t.dropout_min_steps)
+    every = cadence_steps(series)  # the series' own rhythm: a sensor reporting every 15 min is not
+    gone = dropouts(series, min_steps=max(t.dropout_min_steps, 2 * every))  # silent between reports
     for a, b in _runs(gone.to_numpy(), 0):
         start, end = series.index[a], series.index[b]
-        words = f"no reports for {_duration(start, end, step)} (expected every {_duration(start, start, step)})"
+        usual = _duration(start, start + (every - 1) * step, step)
+        words = f"no reports for {_duration(start, end, step)} (expected every {usual})"
         out.append(Episode(start, end, "dropout", round((b - a + 1) / max(t.dropout_min_steps, 1), 2), words))
     expected, z = scored if scored is not None else scores(series, steps_per_day=steps_per_day, timezone=timezone)
     frozen = _unusual_repeats(stuck(series, min_steps=t.stuck_min_steps), series, steps_per_day)

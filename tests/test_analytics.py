@@ -370,3 +370,18 @@ def test_a_few_devices_silent_together_stay_their_own_episodes() -> None:
     found = [(f"d{i}", "m", Episode(grid[2], grid[4], "dropout", 1.0, "no reports")) for i in range(3)]
     assert shared_silences(found, series) == found
     assert all(device != FLEET for device, _, _ in shared_silences(found, series))
+
+
+def test_a_sensor_reporting_every_15_minutes_is_judged_by_its_own_rhythm() -> None:
+    from analytics.detect import cadence_steps, detect
+
+    grid = pd.date_range("2026-11-20", periods=3 * 288, freq="5min", tz="UTC")
+    values = 20 + 5 * np.sin(np.arange(len(grid)) * 2 * np.pi / 288)
+    values[np.arange(len(grid)) % 3 != 0] = np.nan  # a report every third bucket, as it was set up
+    series = pd.Series(values, index=grid)
+    assert cadence_steps(series) == 3
+    assert [e for e in detect(series, steps_per_day=288) if e.kind == "dropout"] == [], "its rhythm is no dropout"
+    series.iloc[600:624] = np.nan  # then two hours without a report
+    drops = [e for e in detect(series, steps_per_day=288) if e.kind == "dropout"]
+    assert len(drops) == 1 and "expected every 15 min" in drops[0].explanation
+    assert drops[0].start <= grid[603] and drops[0].end >= grid[622]
