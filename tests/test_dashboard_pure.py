@@ -133,3 +133,15 @@ def test_operations_exposure_is_the_twins_model_over_the_map_outlines() -> None:
     found = _exposure(records, devices)
     assert found["a"] == pytest.approx(40.0) and found["b"] == pytest.approx(80.0)  # a station at each: its value
     assert _exposure(records, devices[devices["metric"] == "noise_dba"]) == {}
+
+
+def test_unplaced_devices_are_listed_for_staff_with_how_to_place_them() -> None:
+    from dashboard import panels
+
+    assert panels.unplaced_items(pd.DataFrame(columns=["device_id", "kind", "source", "registered_at"]), 0) == []
+    devices = pd.DataFrame({"device_id": ["ttn-70b3d57e0001", "tasmota_8a1b2c"], "kind": ["air", "energy"],
+                            "source": ["adapter", "adapter"], "registered_at": [datetime.now(UTC)] * 2})  # fmt: skip
+    (item,) = panels.unplaced_items(devices, total=5)
+    text = str(item)
+    assert "unplaced" in text and "5" in text and "ttn-70b3d57e0001" in text and "tasmota_8a1b2c" in text
+    assert "3 more" in text and "smartcity devices import" in text
