@@ -252,3 +252,35 @@ def test_an_uplink_stores_every_mapped_field_or_is_refused_saying_why(
     assert len(decoded.readings) == len(wanted)
     assert len({(r.metric, r.time) for r in decoded.readings}) == len(decoded.readings)
     assert {i.split(":")[0] for i in decoded.ignored} == {f"decoded_payload.{k}" for k in fields if k not in mapped}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    max_leaves=25,
+)
+_SHAPES = {
+    "ttn-v3": ["v3/a@ttn/devices/d/up", "v3/a@ttn/devices/d/join", "v3/x", "v3/a@ttn/devices//up"],
+    "chirpstack-v4": ["application/1/device/0101/event/up", "application/1/device/0101/rx", "application/1"],
+    "tasmota": ["tele/t/SENSOR", "stat/t/POWER", "stat/t/STATUS10", "t/tele/SENSOR", "tele//SENSOR", "x/y/z/w"],
+    "esphome": ["n/sensor/x/state", "n/light/l/state", "n/status", "a/b/c/d/state", "state"],
+    "ha-statestream": ["h/sensor/x/state", "h/sensor/x/unit_of_measurement", "h//x/state"],
+}
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(
+    adapter=st.sampled_from(sorted(_SHAPES)),
+    pick=st.integers(min_value=0, max_value=5),
+    body=st.one_of(_JSON.map(lambda d: json.dumps(d).encode()), st.binary(max_size=64)),
+    mapping=st.dictionaries(st.text(max_size=12), st.sampled_from(_TARGETS), max_size=4),
+)
+def test_no_adapter_raises_on_anything_a_foreign_broker_sends(
+    adapter: str, pick: int, body: bytes, mapping: dict[str, str]
+) -> None:
+    shapes = _SHAPES[adapter]
+    decoded = decode_from_source(source(adapter, dict(mapping)), shapes[pick % len(shapes)], body, NOW)
+    if decoded.rejection is not None:
+        assert decoded.rejection.reason and decoded.rejection.sentence and not decoded.readings
+    else:
+        assert len({(r.device_id, r.metric, r.time) for r in decoded.readings}) == len(decoded.readings)
