@@ -17,6 +17,7 @@ the column and what was expected.
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +64,7 @@ def read_csv_series(
                             keep_default_na=False)  # fmt: skip
     except FileNotFoundError as exc:
         raise CsvError(f"{path}: no such file") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv_error()) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
         raise CsvError(f"{path}: not a readable CSV file ({exc})") from exc
     notes: list[str] = []
     columns = {str(c).strip(): c for c in frame.columns}
@@ -110,12 +111,6 @@ def read_csv_series(
     if run >= FILL_RUN_STEPS:
         notes.append(f"one value repeats for {run} steps in a row: a filled stretch?")
     return CsvSeries(regular, time_key, value_key, notes)
-
-
-def csv_error() -> type[Exception]:
-    import csv
-
-    return csv.Error
 
 
 def _is_values(column: pd.Series, name: str) -> bool:

@@ -62,12 +62,7 @@ def decode(topic: str, payload: bytes, now: datetime, limits: Limits = Limits())
         device = parse_topic(topic)
         if device is None:
             return Decoded(topic=None)
-        if len(payload) > limits.max_payload_bytes:
-            raise PayloadError(
-                Reason.TOO_LARGE,
-                f"payload is {len(payload)} bytes; the limit is {limits.max_payload_bytes}",
-                "payload",
-            )
+        _check_size(payload, limits)
         fast = _fast_canonical(device, payload, now, limits)
         if fast is not None:
             return Decoded(topic=device, readings=fast)
@@ -98,12 +93,7 @@ def decode_from_source(
     """
     device: DeviceTopic | None = None
     try:
-        if len(payload) > limits.max_payload_bytes:
-            raise PayloadError(
-                Reason.TOO_LARGE,
-                f"payload is {len(payload)} bytes; the limit is {limits.max_payload_bytes}",
-                "payload",
-            )
+        _check_size(payload, limits)
         adapted = source.adapter.adapt(topic, payload, source.rules, source.profiles, source.timezone)
         if adapted is None:
             return Decoded(topic=None)
@@ -117,6 +107,13 @@ def decode_from_source(
         sentence = f"source {source.name!r} ({source.adapter.name}): {exc.sentence}"
         return Decoded(topic=device, rejection=Rejection(str(exc.reason), sentence, exc.field))
     return Decoded(topic=device, readings=tuple(readings), ignored=tuple(adapted.ignored))
+
+
+def _check_size(payload: bytes, limits: Limits) -> None:
+    if len(payload) > limits.max_payload_bytes:
+        raise PayloadError(
+            Reason.TOO_LARGE, f"payload is {len(payload)} bytes; the limit is {limits.max_payload_bytes}", "payload"
+        )
 
 
 def _foreign_hint(payload: bytes) -> str | None:

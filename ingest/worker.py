@@ -137,8 +137,8 @@ class IngestWorker:
         client = FastClient(
             CallbackAPIVersion.VERSION2,
             client_id=source.client_id if source else self.config.client_id,
-            protocol=mqtt.MQTTv5 if source is None or source.mqtt_version == 5 else mqtt.MQTTv311,
-            clean_session=None if source is None or source.mqtt_version == 5 else False,
+            protocol=mqtt.MQTTv5 if self._mqtt5 else mqtt.MQTTv311,
+            clean_session=None if self._mqtt5 else False,
             manual_ack=True,
         )
         if source is None:
@@ -151,6 +151,11 @@ class IngestWorker:
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)
         return client
+
+    @property
+    def _mqtt5(self) -> bool:
+        """MQTT 5 (ours, most sources), else 3.1.1 (The Things Stack): no properties, no options."""
+        return self.config.source is None or self.config.source.mqtt_version == 5
 
     @property
     def _address(self) -> tuple[str, int]:
@@ -174,7 +179,7 @@ class IngestWorker:
             return
         source = self.config.source
         if source is not None:
-            if source.mqtt_version == 5:
+            if self._mqtt5:
                 keep = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
                 client.subscribe([(t, keep) for t in source.topics])
             else:
@@ -229,12 +234,9 @@ class IngestWorker:
     # -- writer side ---------------------------------------------------------------
     def run(self) -> Counters:
         """Connect, consume until :meth:`stop`, flush and commit what was received, disconnect."""
-        connect_props: Properties | None = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        connect_props.SessionExpiryInterval = SESSION_EXPIRY_S  # type: ignore[union-attr]
-        connect_props.ReceiveMaximum = self.config.receive_maximum  # type: ignore[union-attr]
-        v311 = self.config.source is not None and self.config.source.mqtt_version != 5
-        if v311:
-            connect_props = None  # MQTT 3.1.1 (The Things Stack): a persistent session, no properties
+        connect_props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        connect_props.SessionExpiryInterval = SESSION_EXPIRY_S
+        connect_props.ReceiveMaximum = self.config.receive_maximum
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         # Several writers on their own connections: while PostgreSQL works on one batch,
         # Python encodes the next. A free slot is taken per batch and given back after it.
@@ -247,10 +249,10 @@ class IngestWorker:
             first.roster_read_at = time.monotonic()
             slots.put(first)
         host, port = self._address
-        if v311:
-            self._client.connect_async(host, port, keepalive=30)
-        else:
+        if self._mqtt5:
             self._client.connect_async(host, port, keepalive=30, clean_start=False, properties=connect_props)
+        else:  # MQTT 3.1.1: the persistent session comes from clean_session=False, no properties
+            self._client.connect_async(host, port, keepalive=30)
         self._client.loop_start()
         last_stats = time.monotonic()
         executor = ThreadPoolExecutor(max_workers=self.config.writers, thread_name_prefix="ingest-writer")

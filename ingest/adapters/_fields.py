@@ -33,7 +33,7 @@ class Adapted(NamedTuple):
 
     ``ids`` name the device in the ecosystem's own terms (``device``, ``dev_eui``,
     ``application``, ...): the source's device-id rule and the registry's external ids
-    are matched against them. ``profile`` picks a per-application mapping.
+    are matched against them.
     """
 
     ids: dict[str, str]
