@@ -211,10 +211,11 @@ def device_id(source: Source, ids: dict[str, str], aliases: AnyMapping[str, str]
         PayloadError: ``bad_topic`` when the rule needs an id the message lacks, or yields
             an id that is not ours to store (letters, digits, ``_ . -``, up to 64).
     """
-    for value in ids.values():
-        registered = aliases.get(value.lower())
-        if registered is not None:
-            return registered
+    if aliases:
+        for value in ids.values():
+            registered = aliases.get(value.lower())
+            if registered is not None:
+                return registered
     made = _made_ids.get((source.device_id, *ids.items()))
     if made is not None:
         return made

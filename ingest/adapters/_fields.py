@@ -74,8 +74,12 @@ def rules_from_config(raw: object, where: str) -> Mapping:
 
 def flatten(document: dict[str, Any], prefix: str = "") -> dict[str, object]:
     """Leaves of nested objects under dotted paths (``BME280.Temperature``); lists are leaves."""
-    if not prefix and len(document) <= _MAX_FIELDS and not any(type(v) is dict for v in document.values()):
-        return document  # flat already, as most payload formatters write
+    if not prefix and len(document) <= _MAX_FIELDS:
+        for value in document.values():
+            if type(value) is dict:
+                break
+        else:
+            return document  # flat already, as most payload formatters write
     out: dict[str, object] = {}
     stack: list[tuple[str, dict[str, Any]]] = [(prefix, document)]
     while stack:

@@ -67,28 +67,69 @@ def adapt(topic: str, payload: bytes, rules: Mapping, profiles: dict[str, Mappin
     if temp_unit is None:
         sentence = f"TempUnit {body.get('TempUnit')!r} is neither C nor F"
         raise PayloadError(Reason.UNIT_NOT_CONVERTIBLE, sentence, "TempUnit")
+    found, ignored = _read_sensors(body, table, time, temp_unit)
+    if not found:
+        raise no_mapped_fields(ignored, "Tasmota SENSOR")
+    return Adapted({"device": device}, found, ignored)
+
+
+def _read_sensors(
+    body: dict[str, Any], table: Mapping, time: datetime | None, temp_unit: str
+) -> tuple[list[Measure], list[str]]:
+    """Each sensor object's mapped fields as measures; the rest listed as ignored."""
     found: list[Measure] = []
     ignored: list[str] = []
+    resolved = _resolved_for(table)
     for sensor, values in body.items():
-        if not isinstance(values, dict):
+        if type(values) is not dict:
             if sensor not in _NOT_READINGS:
                 ignored.append(f"{sensor}: no mapping")
             continue
         for name, value in values.items():
-            path = f"{sensor}.{name}"
-            if path in _NOT_READINGS:
+            hit = resolved.get((sensor, name))
+            if hit is None:
+                hit = _resolve(table, sensor, name, resolved)
+            path, rule = hit
+            if rule is None:
+                if path not in _NOT_READINGS:
+                    ignored.append(f"{path}: no mapping")
                 continue
-            rule = (table.get(path) or table.get(name) if table else None) or BUILTIN.get(path) or BUILTIN.get(name)
-            if rule is None or isinstance(value, dict):
+            if type(value) is dict:
                 ignored.append(f"{path}: no mapping")
                 continue
             if rule.metric == IGNORE:
                 continue
-            unit = temp_unit if rule is BUILTIN.get("Temperature") else rule.unit
+            unit = temp_unit if rule is _TEMPERATURE else rule.unit
             found.append(Measure(rule.metric, scaled(value, rule.scale), unit, time, path))
-    if not found:
-        raise no_mapped_fields(ignored, "Tasmota SENSOR")
-    return Adapted({"device": device}, found, ignored)
+    return found, ignored
+
+
+_TEMPERATURE = BUILTIN["Temperature"]
+_Resolved = dict[tuple[str, str], tuple[str, FieldRule | None]]
+_caches: dict[int, tuple[Mapping, _Resolved]] = {}  # by the table's id; the table is kept alive with it
+
+
+def _resolved_for(table: Mapping) -> _Resolved:
+    """The field -> rule answers already worked out for this table (a source's rules live as
+    long as the source; a per-device profile's merged table is new each message and cached
+    only briefly)."""
+    entry = _caches.get(id(table))
+    if entry is None or entry[0] is not table:
+        if len(_caches) > 64:
+            _caches.clear()
+        entry = _caches[id(table)] = (table, {})
+    return entry[1]
+
+
+def _resolve(table: Mapping, sensor: str, name: str, resolved: _Resolved) -> tuple[str, FieldRule | None]:
+    """A field's path and rule (None: a non-reading or unmapped), remembered for the table."""
+    path = f"{sensor}.{name}"
+    rule = None
+    if path not in _NOT_READINGS:
+        rule = (table.get(path) or table.get(name) if table else None) or BUILTIN.get(path) or BUILTIN.get(name)
+    if len(resolved) < 4096:  # field names come from devices: bounded
+        resolved[(sensor, name)] = (path, rule)
+    return path, rule
 
 
 def _split(topic: str) -> tuple[str, str]:
