@@ -41,7 +41,12 @@ def acl_lines(class_id: str, member: str, role: str, district: str) -> tuple[str
     """What the account may read and write: its own namespace (a teacher, the class's),
     the city and the alerts; a teacher may also ask the simulator for scenarios."""
     own = topics.class_filter(class_id, member if role == "student" else None)
-    lines = [f"topic readwrite {own}", f"topic read {topics.CITY_ALL}", f"topic read {topics.ALERTS_ALL}"]
+    sta_own = topics.sta_class_filter(class_id, member if role == "student" else None)
+    lines = [
+        f"topic readwrite {own}", f"topic read {topics.CITY_ALL}", f"topic read {topics.ALERTS_ALL}",
+        # SensorThings: the city's Datastreams and every Observation of it, and their own
+        f"topic read {topics.STA_CITY_DATASTREAMS}", f"topic read {topics.STA_OBSERVATIONS}", f"topic read {sta_own}",
+    ]  # fmt: skip
     if role == "teacher":
         lines += [
             f"topic write {topics.scenario_topic(district)}",

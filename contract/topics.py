@@ -148,3 +148,33 @@ def alerts_topic(district: str, device_id: str, metric: str) -> str:
 
 def district_filter(district: str) -> str:
     return f"city/{district}/#"
+
+
+# -- OGC SensorThings MQTT extension (read): new Observations, as ingest commits them --------
+STA_VERSION = "v1.1"
+STA_OBSERVATIONS = f"{STA_VERSION}/Observations"  # every new city Observation (class ones never)
+# A city Datastream's id holds no '/', so this filter reaches city series only: class ids
+# (``<class>/<student>/<name>``) add topic levels, which the class filters below reach.
+STA_CITY_DATASTREAMS = f"{STA_VERSION}/+/Observations"
+# The database channel ingest announces committed readings on (LISTEN/NOTIFY).
+READINGS_CHANNEL = "smartcity_readings"
+
+
+def sta_datastream_id(device_id: str, metric: str) -> str:
+    return f"{device_id}:{metric}"
+
+
+def sta_observations_topic(device_id: str, metric: str) -> str:
+    """``v1.1/Datastreams('<device>:<metric>')/Observations``: a Datastream's new Observations."""
+    quoted = sta_datastream_id(device_id, metric).replace("'", "''")
+    return f"{STA_VERSION}/Datastreams('{quoted}')/Observations"
+
+
+def sta_class_filter(class_id: str, student: str | None = None) -> str:
+    """The SensorThings topics of one student's Datastreams, or a whole class's."""
+    return f"{STA_VERSION}/Datastreams('{class_namespace(class_id, student) if student else class_id + '/'}#"
+
+
+def is_class_device_id(device_id: str) -> bool:
+    """A class device's stored id (``<class>/<student>/<name>``); city and adapter ids hold no '/'."""
+    return "/" in device_id

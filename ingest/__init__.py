@@ -5,6 +5,7 @@ reading tables with ``writer``.
 
 __all__ = [
     "adapters",
+    "announce",
     "bulk",
     "decode",
     "errors",

@@ -148,3 +148,7 @@ REGISTRY_SHOW = (
     + """ WHERE device_id = %s OR lower(external_id) = lower(%s)
 """
 )
+
+
+# Committed readings announced to listeners (the SensorThings MQTT bridge), in the batch's transaction.
+ANNOUNCE_READINGS = "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p"

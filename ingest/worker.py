@@ -61,6 +61,7 @@ class IngestConfig:
     receive_maximum: int = 20000
     limits: Limits = field(default_factory=Limits)
     auto_register: bool = True
+    announce: bool = False  # notify committed readings (the SensorThings MQTT bridge listens)
     stats_interval_s: float = 10.0
     writers: int = 2
     metrics_host: str = "127.0.0.1"
@@ -443,7 +444,7 @@ class IngestWorker:
 
     def _connect_database(self) -> tuple[psycopg.Connection[tuple[object, ...]], Writer]:
         conn = psycopg.connect(self.config.dsn, connect_timeout=5)
-        return conn, Writer(conn, auto_register=self.config.auto_register)
+        return conn, Writer(conn, auto_register=self.config.auto_register, announce=self.config.announce)
 
     def _open_writer(self) -> tuple[psycopg.Connection[tuple[object, ...]], Writer]:
         """Connect and prepare a writer, retrying with backoff while the database is away."""

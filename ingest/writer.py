@@ -18,7 +18,8 @@ from datetime import datetime
 
 import psycopg
 
-from ingest import queries
+from contract import READINGS_CHANNEL
+from ingest import announce, queries
 from ingest.models import Decoded, Reading, Reason, Rejection
 
 # Dead letters keep at most this much of a payload (the size is kept in full).
@@ -55,11 +56,16 @@ class Writer:
         conn: an open connection (autocommit off).
         auto_register: store readings of devices not in ``devices`` and register them;
             when False such messages are rejected with ``unknown_device``.
+        announce: notify committed readings on the readings channel (the SensorThings
+            MQTT bridge listens), in the same transaction.
     """
 
-    def __init__(self, conn: psycopg.Connection[tuple[object, ...]], *, auto_register: bool = True) -> None:
+    def __init__(
+        self, conn: psycopg.Connection[tuple[object, ...]], *, auto_register: bool = True, announce: bool = False
+    ) -> None:
         self._conn = conn
         self._auto_register = auto_register
+        self._announce = announce
         self._known: set[str] = set()
         self.redelivered_batches = 0
         conn.execute(queries.CREATE_STAGING)
@@ -158,6 +164,8 @@ class Writer:
                 result.inserted = self._insert(readings)
                 result.redelivered = self.redelivered_batches > before
                 self._upsert_latest(readings)
+                if self._announce:
+                    self._conn.execute(queries.ANNOUNCE_READINGS, (READINGS_CHANNEL, announce.payloads(readings)))
             if result.rejected:
                 self._dead_letters(result.rejected)
         self._known.update(new_devices)

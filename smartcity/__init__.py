@@ -16,6 +16,7 @@ __all__ = [
     "services",
     "settings",
     "simulation",
+    "sta_server",
     "stack",
     "supervisor",
     "twin_commands",

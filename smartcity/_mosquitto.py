@@ -107,6 +107,7 @@ def _acl(settings: Settings, accounts: list[Account]) -> str:
     # listener: the simulated district's readings and the alerts, nothing else.
     anonymous = (
         f"topic readwrite {topics.district_filter(settings.district)}\ntopic read {topics.ALERTS_ALL}\n"
+        f"topic read {topics.STA_CITY_DATASTREAMS}\ntopic read {topics.STA_OBSERVATIONS}\n"
         if settings.mqtt_demo_port
         else ""
     )

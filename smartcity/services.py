@@ -69,6 +69,7 @@ def ingest_config(settings: Settings, *, index: int = 0, shared: bool = False): 
             max_age_s=settings.ingest_max_age_days * 86400,
         ),
         auto_register=settings.ingest_auto_register,
+        announce=settings.sta_mqtt,
         class_limits=ClassLimits(
             account_rate_per_s=settings.ingest_class_rate_per_s,
             account_burst=settings.ingest_class_burst,
@@ -259,7 +260,7 @@ def run_dashboard(settings: Settings) -> int:
     import waitress
 
     from dashboard.app import DashboardConfig, create_app
-    from smartcity import operators
+    from smartcity import operators, sta_server
 
     accounts = operators.load(settings)
     if not _loopback(settings.dashboard_host) and not accounts:
@@ -277,8 +278,15 @@ def run_dashboard(settings: Settings) -> int:
             secure_cookies=settings.dashboard_secure_cookies,
         )
     )
+    close_sta = sta_server.serve(app.server, settings, accounts)
     print(f"dashboard: http://{settings.dashboard_host}:{settings.dashboard_port}/", flush=True)
-    waitress.serve(app.server, host=settings.dashboard_host, port=settings.dashboard_port, threads=8, ident="smartcity")
+    print(f"SensorThings API: {sta_server.base_url(settings)}", flush=True)
+    try:
+        waitress.serve(
+            app.server, host=settings.dashboard_host, port=settings.dashboard_port, threads=8, ident="smartcity"
+        )
+    finally:
+        close_sta()
     return 0
 
 

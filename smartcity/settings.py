@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     analytics_dask_address: str = Field(
         default="", description="A Dask scheduler (tcp://host:8786); empty = this machine."
     )
+    sta_public: bool = Field(
+        default=True, description="Anyone may read city data through /sta/v1.1; False: sign-in needed."
+    )
+    sta_mqtt: bool = Field(default=True, description="New Observations on the SensorThings MQTT topics.")
     city_timezone: str = Field(
         default="Asia/Seoul", description="The city's IANA time zone: its working days and weekends."
     )

@@ -22,7 +22,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from contract import METRICS
+from contract import METRICS, READINGS_CHANNEL
 from sta.errors import BadRequest, Unavailable
 from sta.model import ENTITY_TYPES, EntityType
 from sta.odata import COMPARISONS, Binary, Call, Expr, Literal, Path, Unary
@@ -566,3 +566,6 @@ def count(dsn: str, chosen: Select) -> int:
     with connection(dsn) as conn:
         found = conn.execute(chosen.count, chosen.params).fetchone()
     return int(found[0]) if found else 0
+
+
+LISTEN_READINGS = sql.SQL("LISTEN {}").format(sql.Identifier(READINGS_CHANNEL))

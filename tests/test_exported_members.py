@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("contract", "classroom", "ingest", "twin", "analytics", "dashboard", "sensors_sim", "smartcity")
+PACKAGES = ("contract", "classroom", "ingest", "twin", "analytics", "dashboard", "sensors_sim", "sta", "smartcity")
 
 
 def _public_modules(package: str) -> set[str]:
