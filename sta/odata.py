@@ -128,15 +128,15 @@ class _Parser:
     def peek(self) -> _Token | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
 
-    def take(self) -> _Token:
+    def take(self, expected: str = "") -> _Token:
         token = self.peek()
         if token is None:
-            raise BadRequest(f"{self.option} ends too early")
+            raise BadRequest(f"{self.option} ends too early" + (f"; expected {expected!r}" if expected else ""))
         self.at += 1
         return token
 
     def expect(self, text: str) -> None:
-        token = self.take()
+        token = self.take(text)
         if token.text != text:
             raise BadRequest(f"{self.option}: expected {text!r} at character {token.at + 1}, found {token.text!r}")
 

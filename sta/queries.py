@@ -370,7 +370,7 @@ class Compiler:
         wanted, returns, template = spec
         if node.name == "now" and not node.args:
             return sql.SQL("now()"), T
-        if len(node.args) not in (len(wanted), len(wanted) - wanted.count("?")):
+        if len(node.args) not in (len(wanted), len(wanted) - sum(w.endswith("?") for w in wanted)):
             raise BadRequest(f"{node.name}() takes {len(wanted)} argument(s), got {len(node.args)}")
         args = []
         for i, arg in enumerate(node.args):
