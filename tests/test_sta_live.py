@@ -170,3 +170,26 @@ def test_new_observations_arrive_on_the_datastream_topics_as_ingest_commits_them
     assert str(document["Datastream@iot.navigationLink"]).endswith(f"Datastreams('{city_device}:pm25_ugm3')")
     latency_s = max(t for topic, _, t in listeners["service"].received if topic == city_topic) - sent
     assert latency_s < 5.0
+
+
+def test_the_docs_python_example_runs_against_a_live_server(dsn: str, server: str, unique: str) -> None:
+    """docs/sensorthings.md's frost-sta-client block, as a user would paste it."""
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sensorthings.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(.*?)```", text, re.S)
+    assert block is not None
+    device = f"air-doc{unique}"
+    now = datetime.now(UTC)
+    body = json.dumps({"time": now.isoformat(), "metrics": {"pm25_ugm3": 80.0}}).encode()
+    topic = f"city/doc{unique}/air/{device}"
+    with psycopg.connect(dsn) as conn:
+        assert Writer(conn).write([Message(1, 1, topic, body, now, decode(topic, body, now))]).inserted == 1
+    code = block.group(1).replace("http://127.0.0.1:8050/sta/v1.1", server).replace("air-0001", device)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "docs/sensorthings.md", "exec"), {})  # our own documentation
+    assert " 80.0" in printed.getvalue()
