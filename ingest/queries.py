@@ -152,3 +152,9 @@ REGISTRY_SHOW = (
 
 # Committed readings announced to listeners (the SensorThings MQTT bridge), in the batch's transaction.
 ANNOUNCE_READINGS = "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p"
+
+# The hours each batch touched, for the rollup job (storage.rollups) to bring up to date.
+LOG_TOUCHED_HOURS = """
+INSERT INTO rollup_log (device_id, metric, hour, late)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::integer[])
+"""

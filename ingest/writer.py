@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 
@@ -47,6 +47,9 @@ class BatchResult:
     inserted: int = 0
     redelivered: bool = False
     rejected: list[tuple[Message, Rejection]] = field(default_factory=list)
+
+
+LATE_AFTER = timedelta(minutes=10)  # a reading arriving this long after its time counts as late
 
 
 class Writer:
@@ -164,6 +167,7 @@ class Writer:
                 result.inserted = self._insert(readings)
                 result.redelivered = self.redelivered_batches > before
                 self._upsert_latest(readings)
+                self._log_touched_hours(readings, min(m.received_at for m in messages))
                 if self._announce:
                     self._conn.execute(queries.ANNOUNCE_READINGS, (READINGS_CHANNEL, announce.payloads(readings)))
             if result.rejected:
@@ -203,6 +207,18 @@ class Writer:
             cur.execute(queries.INSERT_READINGS)
             inserted = cur.rowcount
         return inserted
+
+    def _log_touched_hours(self, readings: list[Reading], received_at: datetime) -> None:
+        """Which (device, metric, hour) this batch changed, so the rollups of exactly those are
+        redone, with how many of its readings came late (completeness counts them)."""
+        late_before = received_at - LATE_AFTER
+        touched: dict[tuple[str, str, datetime], int] = {}
+        for r in readings:
+            key = (r.device_id, r.metric, r.time.replace(minute=0, second=0, microsecond=0))
+            touched[key] = touched.get(key, 0) + (r.time < late_before)
+        devices, metrics, hours = zip(*touched, strict=True)
+        late = list(touched.values())
+        self._conn.execute(queries.LOG_TOUCHED_HOURS, (list(devices), list(metrics), list(hours), late))
 
     def _upsert_latest(self, readings: list[Reading]) -> None:
         latest: dict[tuple[str, str], Reading] = {}

@@ -18,6 +18,7 @@ __all__ = [
     "simulation",
     "sta_server",
     "stack",
+    "storage_commands",
     "supervisor",
     "twin_commands",
 ]

@@ -15,6 +15,7 @@ from ingest.errors import IngestError
 from sensors_sim.errors import SimError
 from smartcity.errors import SmartcityError
 from smartcity.settings import Settings, load_settings
+from storage.errors import StorageError
 from twin.errors import TwinError
 
 log = logging.getLogger("smartcity")
@@ -215,6 +216,36 @@ def _devices(settings: Settings, args: argparse.Namespace) -> int:
     return devices_commands.export(settings, district=district, out=args.target or "-", fmt=args.format)
 
 
+def _storage(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import services, storage_commands
+
+    if args.action == "status":
+        return storage_commands.status(settings, as_json=args.json)
+    if args.action == "rollup":
+        return storage_commands.rollup(settings, since=args.since)
+    if args.action == "archive":
+        return storage_commands.archive_old(settings, older_than_days=args.older_than_days)
+    return storage_commands.loop(settings, services.stop_on_signals())
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import storage_commands
+
+    return storage_commands.report_completeness(settings, hours=args.hours, district=args.district, as_csv=args.csv)
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import storage_commands
+
+    return storage_commands.make_backup(settings, args.folder)
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from smartcity import storage_commands
+
+    return storage_commands.restore(settings, args.folder, yes=args.yes)
+
+
 def _up(settings: Settings, args: argparse.Namespace) -> int:
     from smartcity import supervisor
 
@@ -346,6 +377,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "geojson"], default="csv", help="export: file format")
     p.set_defaults(handler=_devices)
 
+    p = sub.add_parser(
+        "storage",
+        help="rollups, the archive, retention",
+        description="status: rows, bytes per reading per tier, chunks, archive, rollup lag; rollup [--since T]: "
+        "bring the rollups up to date; archive [--older-than-days N]: archive and drop old raw days; run: the loop.",
+    )
+    p.add_argument("action", choices=["status", "rollup", "archive", "run"])
+    p.add_argument("--json", action="store_true", help="status: one JSON line")
+    p.add_argument("--since", help="rollup: re-mark every hour with readings from this time (after a bulk load)")
+    p.add_argument("--older-than-days", type=float, help="archive: the age (the settings' retention by default)")
+    p.set_defaults(handler=_storage)
+
+    p = sub.add_parser("report", help="reports: completeness of every device's data")
+    p.add_argument("what", choices=["completeness"])
+    p.add_argument("--hours", type=float, default=24.0, help="the window, ending now")
+    p.add_argument("--district", help="only this district's devices")
+    p.add_argument("--csv", action="store_true", help="every device as CSV on standard output")
+    p.set_defaults(handler=_report)
+
+    p = sub.add_parser("backup", help="back up the database and the archive into a new folder")
+    p.add_argument("folder")
+    p.set_defaults(handler=_backup)
+
+    p = sub.add_parser("restore", help="replace the database and the archive with a backup")
+    p.add_argument("folder")
+    p.add_argument("--yes", action="store_true", help="yes, replace what is there")
+    p.set_defaults(handler=_restore)
+
     p = sub.add_parser("up", help="start the whole city: stack, twin, simulator, ingest, analytics, dashboard")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.set_defaults(handler=_up)
@@ -362,7 +421,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         handler: Handler = args.handler
         return handler(settings, args)
-    except (SmartcityError, ClassroomError, IngestError, TwinError, AnalyticsError, DashboardError, SimError) as exc:
+    except (SmartcityError, ClassroomError, IngestError, TwinError, AnalyticsError, DashboardError, SimError,
+            StorageError) as exc:  # fmt: skip
         print(f"smartcity: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     analytics_dask_address: str = Field(
         default="", description="A Dask scheduler (tcp://host:8786); empty = this machine."
     )
+    storage_archive_dir: str = Field(default="", description="Where the Parquet archive lives; empty: <home>/archive.")
+    storage_retention_days: float = Field(default=90.0, gt=0, description="Raw readings older than this are archived.")
+    storage_rollup_interval_s: float = Field(default=10.0, gt=0)
+    storage_archive_interval_s: float = Field(default=3600.0, gt=0)
     sta_public: bool = Field(
         default=True, description="Anyone may read city data through /sta/v1.1; False: sign-in needed."
     )

@@ -27,10 +27,9 @@ from sta.errors import BadRequest, Unavailable
 from sta.model import ENTITY_TYPES, EntityType
 from sta.odata import COMPARISONS, Binary, Call, Expr, Literal, Path, Unary
 
-# Who may see a device: anyone for the city's, its class (owner, teacher) for a class
-# device, operators for all.
-_VISIBLE = """(d.source <> 'class' OR %(v_all)s
-    OR (d.district = %(v_class)s AND (%(v_teacher)s OR d.owner = %(v_member)s)))"""
+# Who may see a device: anyone for the city's; for a class device, its owner and the class's
+# teacher only (not operators: a student's experiments are the class's, not the city's).
+_VISIBLE = """(d.source <> 'class' OR (d.district = %(v_class)s AND (%(v_teacher)s OR d.owner = %(v_member)s)))"""
 
 _THINGS = """
 SELECT d.device_id AS id, coalesce(s.name, d.device_id) AS name,
@@ -176,15 +175,17 @@ def view(entity_set: str) -> sql.Composable:
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is reading: operators see every class, a teacher their class, a student themselves."""
+    """Who is reading: a teacher sees their class's devices, a student their own; anyone else
+    (operators too) the city's only."""
 
     role: str = "public"  # public, operator, teacher, student
     class_id: str | None = None
     member: str | None = None
 
     def params(self) -> dict[str, object]:
-        return {"v_all": self.role == "operator", "v_class": self.class_id, "v_teacher": self.role == "teacher",
-                "v_member": self.member}  # fmt: skip
+        in_class = self.role in ("teacher", "student")
+        return {"v_class": self.class_id if in_class else None, "v_teacher": self.role == "teacher",
+                "v_member": self.member if self.role == "student" else None}  # fmt: skip
 
 
 # -- the compiler -------------------------------------------------------------------------
@@ -491,7 +492,7 @@ def select(
         conditions.append(compiler.predicate(where, entity, alias))
     condition = sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
     keys: list[sql.Composable] = [
-        sql.SQL("{} {}").format(compiler.order_key(e, entity, alias), sql.SQL("DESC NULLS LAST" if d else "ASC"))
+        sql.SQL("{} {}").format(compiler.order_key(e, entity, alias), sql.SQL(_direction(entity, e, d)))
         for e, d in orderby
     ]
     keys += [sql.Identifier(alias, c) for c in DEFAULT_ORDER.get(entity.plural, ("id",))]
@@ -508,6 +509,17 @@ def select(
     return Select(statement, count, compiler.params)
 
 
+def _direction(entity: EntityType, key: Expr, descending: bool) -> str:
+    """OData sorts null below every value; PostgreSQL the other way round. Columns that are
+    never null keep the plain direction, so the tables' indexes still serve the order."""
+    plain = isinstance(key, Path) and len(key.segments) == 1 and (entity.plural, key.segments[0]) not in _NULLABLE
+    plain = plain and COLUMNS[entity.plural].get(key.segments[0], J) not in (J, G)  # type: ignore[union-attr]
+    if plain:
+        return "DESC" if descending else "ASC"
+    return "DESC NULLS LAST" if descending else "ASC NULLS FIRST"
+
+
+_NULLABLE = {("Datastreams", "phenomenonTime")}
 _CAST = {S: "text", N: "float8", T: "timestamptz", B: "boolean", J: "jsonb"}
 
 

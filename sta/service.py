@@ -1,8 +1,8 @@
 """The SensorThings API 1.1 (read: Sensing Core, filtering, dataArray) on a Flask server.
 
 ``install`` mounts it at ``/sta/v1.1`` on the server that serves the dashboard. Public
-reading of city data is the default; class devices are shown only to their owner, their
-teacher and operators (``viewer``, passed in by whoever wires the server, tells who asks).
+reading of city data is the default; class devices are shown only to their owner and
+their teacher (``viewer``, passed in by whoever wires the server, tells who asks).
 """
 
 from __future__ import annotations

@@ -10,7 +10,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("contract", "classroom", "ingest", "twin", "analytics", "dashboard", "sensors_sim", "sta", "smartcity")
+PACKAGES = (
+    "contract",
+    "classroom",
+    "ingest",
+    "twin",
+    "analytics",
+    "dashboard",
+    "sensors_sim",
+    "sta",
+    "storage",
+    "smartcity",
+)
 
 
 def _public_modules(package: str) -> set[str]:

@@ -19,14 +19,28 @@ ALLOWED: dict[str, set[str]] = {
     "ingest": {"contract", "classroom"},
     "twin": {"contract"},
     "analytics": {"contract"},
-    "dashboard": {"contract", "twin", "analytics"},
+    "dashboard": {"contract", "twin", "analytics", "storage"},
     # The SensorThings API reads the database as the dashboard does, beside it.
     "sta": {"contract"},
-    "smartcity": {"contract", "classroom", "ingest", "twin", "analytics", "dashboard", "sensors_sim", "sta"},
+    # The storage lifecycle consumes what ingest logs and keeps rollups the dashboard reads.
+    "storage": {"contract"},
+    "smartcity": {
+        "contract",
+        "classroom",
+        "ingest",
+        "twin",
+        "analytics",
+        "dashboard",
+        "sensors_sim",
+        "sta",
+        "storage",
+    },
 }
 # What writes which table is decided once: a table with rows from two modules has two
 # ideas of what a row means. Temporary staging tables belong to their writer.
-KNOWN_SHARED_WRITERS: dict[str, set[str]] = {}
+# rollup_log is a queue between two modules: ingest appends the hours it touched, the rollup
+# job (and a range re-mark after a bulk load) writes and consumes it.
+KNOWN_SHARED_WRITERS: dict[str, set[str]] = {"rollup_log": {"ingest/queries.py", "storage/queries.py"}}
 
 
 def _imports(path: Path) -> set[str]:
