@@ -1,0 +1,234 @@
+"""The storage lifecycle against the real database: rollups equal a recomputation from
+raw after late and redelivered readings; archiving survives a crash between writing and
+dropping; one history query answers the same whatever tier holds the hours; a backup
+restores every reading; completeness with known answers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from ingest.decode import decode
+from ingest.writer import Message, Writer
+from smartcity import db
+from storage import archive, backup, completeness, history, queries, rollups
+
+pytestmark = pytest.mark.integration
+
+TZ = "Asia/Seoul"
+
+
+def _messages(device: str, times: list[datetime], values: list[float], now: datetime) -> list[Message]:
+    out = []
+    for i, (when, value) in enumerate(zip(times, values, strict=True)):
+        topic = f"city/store/air/{device}"
+        body = json.dumps({"time": when.isoformat(), "metrics": {"pm25_ugm3": value}}).encode()
+        out.append(Message(i, 1, topic, body, now, decode(topic, body, now)))
+    return out
+
+
+def _recomputed(conn: psycopg.Connection[tuple[object, ...]], device: str) -> pd.DataFrame:
+    rows = conn.execute(
+        "SELECT date_trunc('hour', time, 'UTC') AS bucket, count(*), avg(value), min(value), max(value), sum(value)"
+        " FROM readings WHERE device_id = %s GROUP BY 1 ORDER BY 1",
+        (device,),
+    ).fetchall()
+    return pd.DataFrame(rows, columns=["bucket", "n", "mean", "min", "max", "sum"])
+
+
+def _rolled(conn: psycopg.Connection[tuple[object, ...]], device: str) -> pd.DataFrame:
+    rows = conn.execute(
+        "SELECT bucket, n, mean, min, max, sum FROM rollup_hourly WHERE device_id = %s ORDER BY bucket", (device,)
+    ).fetchall()
+    return pd.DataFrame(rows, columns=["bucket", "n", "mean", "min", "max", "sum"])
+
+
+def test_late_and_redelivered_readings_reaggregate_their_buckets(dsn: str, unique: str) -> None:
+    device = f"roll-{unique}"
+    now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+    hours_ago = [now - timedelta(hours=3) + timedelta(minutes=5 * i) for i in range(36)]  # three hours, 5-min steps
+    with psycopg.connect(dsn) as wconn, psycopg.connect(dsn) as jconn:
+        writer = Writer(wconn)
+        writer.write(_messages(device, hours_ago, [float(i) for i in range(36)], now))
+        assert rollups.work_off(jconn, TZ) > 0
+        first = _rolled(jconn, device)
+        assert len(first) == 4 and first["n"].sum() == 36
+        # late readings into the first hour, and the whole first batch redelivered
+        late = [hours_ago[0] + timedelta(minutes=1), hours_ago[0] + timedelta(minutes=2)]
+        assert not writer.write(_messages(device, late, [100.0, 0.5], now)).rejected
+        writer.write(_messages(device, hours_ago, [float(i) for i in range(36)], now))
+        rollups.work_off(jconn, TZ)
+        rolled, raw = _rolled(jconn, device), _recomputed(jconn, device)
+        assert rolled["n"].sum() == 38
+        pd.testing.assert_frame_equal(rolled.reset_index(drop=True), raw.reset_index(drop=True), check_dtype=False)
+        first_hour = rolled.iloc[0]
+        assert first_hour["max"] == 100.0 and first_hour["min"] == 0.0
+        late_counted = jconn.execute("SELECT sum(late) FROM rollup_hourly WHERE device_id = %s", (device,)).fetchone()
+        # arrivals over 10 min after their time: 34 of the first batch, the 2 late ones, the 34 again redelivered
+        assert late_counted == (34 + 2 + 34,)
+        daily = history.daily(
+            jconn, device, "pm25_ugm3", (now - timedelta(days=2)).date(), (now + timedelta(days=1)).date()
+        )
+        assert daily["n"].sum() == 38
+        assert np.isclose(daily["sum"].sum(), raw["sum"].sum())
+
+
+@pytest.fixture(scope="module")
+def own_dsn(dsn: str) -> Iterator[str]:
+    """A database of this module's own in the test cluster: archiving drops whole days, and
+    a restore replaces the whole database."""
+    import uuid
+
+    name = f"storage_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(make_conninfo(dsn, dbname="postgres"), autocommit=True) as conn:
+        conn.execute(queries.create_database(name))
+    mine = make_conninfo(dsn, dbname=name)
+    db.migrate(mine)
+    yield mine
+    with psycopg.connect(make_conninfo(dsn, dbname="postgres"), autocommit=True) as conn:
+        conn.execute(queries.drop_database(name))
+
+
+DAY0 = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def _fill(dsn: str, devices: int = 3, days: int = 4) -> None:
+    """Readings every 10 minutes for ``days`` days from DAY0, through the ingest writer."""
+    now = datetime.now(UTC)
+    with psycopg.connect(dsn) as conn:
+        writer = Writer(conn)
+        for d in range(devices):
+            times = [DAY0 + timedelta(minutes=10 * i) for i in range(days * 144)]
+            values = [round(20 + 10 * np.sin(i / 30 + d), 1) for i in range(len(times))]
+            for first in range(0, len(times), 500):
+                assert not writer.write(
+                    _messages(f"arc-{d}", times[first : first + 500], values[first : first + 500], now)
+                ).rejected
+    with psycopg.connect(dsn) as conn:
+        rollups.work_off(conn, TZ)
+
+
+def _history(dsn: str, where: archive.Archive, device: str) -> pd.DataFrame:
+    with psycopg.connect(dsn) as conn:
+        return history.readings(
+            conn, where, device, "pm25_ugm3", DAY0 - timedelta(hours=6), end=DAY0 + timedelta(days=5)
+        )
+
+
+def test_archive_crash_before_drop_resumes_and_queries_span_both_tiers(
+    own_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(own_dsn)
+    where = archive.Archive(tmp_path / "archive")
+    kept_everything = {d: _history(own_dsn, where, f"arc-{d}") for d in range(3)}
+    assert len(kept_everything[0]) == 4 * 144
+
+    # a crash between writing the archive and dropping the chunk
+    monkeypatch.setattr(queries, "DROP_DAY", "SELECT no_such_function(%s, %s)")
+    with psycopg.connect(own_dsn) as conn, pytest.raises(psycopg.errors.UndefinedFunction):
+        archive.archive_day(conn, where, DAY0.date())
+    assert where.files(DAY0.date())  # written ...
+    with psycopg.connect(own_dsn) as conn:
+        assert conn.execute("SELECT dropped_at FROM archive_days WHERE day = %s", (DAY0.date(),)).fetchone() == (None,)
+    for d in range(3):  # ... but still read from the database, once
+        pd.testing.assert_frame_equal(_history(own_dsn, where, f"arc-{d}"), kept_everything[d])
+
+    # the next run resumes: the first two days archived and dropped
+    monkeypatch.undo()
+    with psycopg.connect(own_dsn) as conn:
+        done = archive.run(conn, where, older_than=DAY0 + timedelta(days=2))
+        assert done["days"] == 2 and done["skipped"] == 0 and done["readings"] == 2 * 144 * 3
+        hot = conn.execute("SELECT count(*) FROM readings").fetchone()
+    assert hot == (2 * 144 * 3,)
+    for d in range(3):  # a query spanning archived and hot hours equals the one on the database that kept all
+        pd.testing.assert_frame_equal(_history(own_dsn, where, f"arc-{d}"), kept_everything[d])
+
+    # a late redelivery of an archived reading and a new late reading for an archived day
+    now = datetime.now(UTC)
+    with psycopg.connect(own_dsn) as conn:
+        writer = Writer(conn)
+        writer.write(
+            _messages("arc-0", [DAY0, DAY0 + timedelta(minutes=5)], [float(kept_everything[0]["value"][0]), 99.0], now)
+        )
+    merged = _history(own_dsn, where, "arc-0")
+    assert len(merged) == 4 * 144 + 1  # the redelivered one counts once
+    with psycopg.connect(own_dsn) as conn:
+        rollups.work_off(conn, TZ, history.reader(conn, where))
+        first_hour = conn.execute(
+            "SELECT n, max FROM rollup_hourly WHERE device_id = 'arc-0' AND bucket = %s", (DAY0,)
+        ).fetchone()
+        assert first_hour == (7, 99.0)  # recomputed from the archive and the late readings together
+        archive.run(conn, where, older_than=DAY0 + timedelta(days=2))  # merges the late ones into the archive
+        assert conn.execute(
+            "SELECT count(*) FROM readings WHERE time < %s", (DAY0 + timedelta(days=2),)
+        ).fetchone() == (0,)
+    assert len(_history(own_dsn, where, "arc-0")) == 4 * 144 + 1
+
+
+def test_archive_is_compact_and_exact(own_dsn: str, tmp_path: Path) -> None:
+    where = archive.Archive(tmp_path / "archive")
+    frame = pd.DataFrame({"device_id": ["a"] * 288 + ["b"] * 288,
+                          "time": pd.date_range("2026-01-01", periods=288, freq="5min", tz="UTC").append(
+                              pd.date_range("2026-01-01", periods=288, freq="5min", tz="UTC")),
+                          "value": np.round(np.random.default_rng(1).normal(30, 5, 576), 1)})  # fmt: skip
+    path = where.file(DAY0.date(), "pm25_ugm3")
+    archive.write_table(frame, path)
+    back = archive.read_day(where, DAY0.date())
+    assert back["time"].tolist() == frame["time"].tolist()
+    assert back["value"].tolist() == frame["value"].tolist()
+    assert back["device_id"].tolist() == frame["device_id"].tolist()
+
+
+def test_backup_restores_every_reading(own_dsn: str, tmp_path: Path) -> None:
+    from smartcity._postgres import find_bindir
+
+    where = archive.Archive(tmp_path / "archive")
+    where.root.mkdir()
+    (where.root / "marker.txt").write_text("kept", encoding="utf-8")
+    with psycopg.connect(own_dsn) as conn:
+        before = conn.execute("SELECT count(*), sum(value) FROM readings").fetchone()
+    made = backup.backup(own_dsn, where, tmp_path / "backup", bindir=find_bindir())
+    assert made["hot_readings"] == before[0]  # type: ignore[index]
+    with psycopg.connect(own_dsn) as conn:  # damage after the backup: gone after the restore
+        conn.execute("DELETE FROM readings")
+    shutil.rmtree(where.root)
+    done = backup.restore(own_dsn, where, tmp_path / "backup", bindir=find_bindir())
+    assert done["equal"], done
+    with psycopg.connect(own_dsn) as conn:
+        assert conn.execute("SELECT count(*), sum(value) FROM readings").fetchone() == before
+        assert conn.execute("SELECT count(*) FROM timescaledb_information.hypertables").fetchone()[0] >= 3  # type: ignore[index]
+    assert (where.root / "marker.txt").read_text(encoding="utf-8") == "kept"
+
+
+def test_completeness_scores_known_answers() -> None:
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    hours = pd.DataFrame({
+        "device_id": ["full"] * 24 + ["half"] * 12 + ["fast"] * 24,
+        "bucket": [start + timedelta(hours=h) for h in [*range(24), *range(12), *range(24)]],
+        "received": [12] * 24 + [12] * 12 + [24] * 24,
+        "late": [0] * 24 + [1] * 12 + [0] * 24,
+    })  # fmt: skip
+    devices = pd.DataFrame({
+        "device_id": ["full", "half", "fast", "silent", "new"], "kind": ["air"] * 5, "district": ["d"] * 5,
+        "registered_at": [start - timedelta(days=9)] * 4 + [start + timedelta(hours=18)],
+        "usual_per_hour": [12, 12, 12, 12, 12], "dead_lettered": [0, 3, 0, 0, 0],
+    })  # fmt: skip
+    scored = completeness.score(hours, devices, start, end, declared_cadence_s={"silent": 600})
+    got = scored.set_index("device_id")
+    assert got.loc["full", "completeness_pct"] == 100.0 and got.loc["full", "expected"] == 288
+    assert got.loc["half", "completeness_pct"] == 50.0 and got.loc["half", "late"] == 12
+    assert got.loc["half", "dead_lettered"] == 3
+    assert got.loc["fast", "completeness_pct"] == 100.0  # twice as often is complete, not 200 %
+    assert got.loc["silent", "completeness_pct"] == 0.0 and got.loc["silent", "expected"] == 144  # declared 10 min
+    assert got.loc["new", "expected"] == 6 * 12  # registered 6 hours before the end
+    assert list(scored["device_id"][:3]) == ["new", "silent", "half"]  # worst first
+    assert completeness.overall_pct(scored) == round(100 * (288 + 144 + 288) / (288 * 3 + 144 + 72), 2)
