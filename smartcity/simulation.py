@@ -156,6 +156,11 @@ def run_backfill(
             conn, fleet, start, end_at, interval_s=interval_s, seed=seed,
             anomalies_per_device_day=anomaly_rate, run_id=run_id, progress=print_progress, sink=BulkWriter(conn),
         )  # fmt: skip
+        conn.commit()
+        from storage import rollups
+
+        # the backfill bypassed ingest: its hours are marked for the rollups here
+        rollups.mark_range(conn, start - timedelta(hours=1), end_at + timedelta(hours=1))
     print(
         f"sim: {result.rows:,} readings and {result.anomalies} labelled anomalies ({run_id}) "
         f"in {result.seconds:.1f} s, {result.rows_per_s:,.0f} rows/s"
