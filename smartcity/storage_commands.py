@@ -55,17 +55,16 @@ def status(settings: Settings, *, as_json: bool) -> int:
         row = conn.execute(queries.STATUS_ROWS).fetchone()
         sizes = conn.execute(queries.STATUS_BYTES).fetchone()
     assert row is not None and sizes is not None
-    (readings, hourly, daily, daily_bytes, oldest, newest, pending, last_rollup, archived_days, archived_rows,
+    (readings, hourly, daily, daily_bytes, oldest, newest, pending, lag_s, archived_days, archived_rows,
      archive_bytes) = row  # fmt: skip
     raw_bytes, hourly_bytes, chunks = sizes
-    now = datetime.now(UTC)
     figures: dict[str, Any] = {
         "raw_readings": readings, "raw_bytes": raw_bytes, "raw_chunks": chunks,
         "raw_bytes_per_reading": round(raw_bytes / readings, 1) if readings else None,
         "oldest_chunk": oldest.isoformat() if oldest else None, "newest_chunk": newest.isoformat() if newest else None,
         "rollup_hourly_rows": hourly, "rollup_hourly_bytes": hourly_bytes, "rollup_daily_rows": daily,
         "rollup_daily_bytes": daily_bytes, "rollup_pending_hours": pending,
-        "rollup_lag_s": round((now - last_rollup).total_seconds(), 1) if last_rollup and pending else 0.0,
+        "rollup_lag_s": round(float(lag_s), 1) if lag_s is not None else 0.0,
         "archived_days": archived_days, "archived_readings": archived_rows, "archive_bytes": archive_bytes,
         "archive_bytes_per_reading": round(archive_bytes / archived_rows, 2) if archived_rows else None,
         "archive_folder": str(archive_of(settings).root),

@@ -9,7 +9,8 @@ CREATE TABLE rollup_log (
     device_id  text COLLATE "C" NOT NULL,
     metric     text COLLATE "C" NOT NULL,
     hour       timestamptz      NOT NULL,
-    late       integer          NOT NULL DEFAULT 0  -- readings of the hour that arrived over 10 min after their time
+    late       integer          NOT NULL DEFAULT 0,  -- readings of the hour that arrived over 10 min after their time
+    logged_at  timestamptz      NOT NULL DEFAULT now()  -- the oldest pending row's age is the rollups' lag
 );
 
 -- Per (device, metric, hour) and per (device, metric, city day): count, mean, min, max,

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from storage import queries
 from storage.errors import ArchiveError
+from storage.rollups import _own_transactions
 
 SCHEMA = pa.schema([("device_id", pa.dictionary(pa.int32(), pa.string())), ("time", pa.timestamp("us", tz="UTC")),
                     ("value", pa.float64())])  # fmt: skip
@@ -103,7 +104,7 @@ def archive_day(conn: psycopg.Connection[Any], archive: Archive, day: date) -> t
     the day was archived before and late readings came since), verify, record, drop.
     Returns (readings archived, bytes written)."""
     start, end = day_bounds(day)
-    conn.autocommit = True
+    _own_transactions(conn)
     hot = pd.DataFrame(conn.execute(queries.DAY_READINGS, (start, end)).fetchall(),
                        columns=["metric", "device_id", "time", "value"])  # fmt: skip
     before = conn.execute(queries.ARCHIVED_DAY, (day,)).fetchone()
@@ -138,7 +139,7 @@ def archive_day(conn: psycopg.Connection[Any], archive: Archive, day: date) -> t
 def run(conn: psycopg.Connection[Any], archive: Archive, *, older_than: datetime) -> dict[str, float]:
     """Archive and drop every whole UTC day before ``older_than``; returns what was done."""
     started = time.perf_counter()
-    conn.autocommit = True
+    _own_transactions(conn)
     cutoff = older_than.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     days = [row[0] for row in conn.execute(queries.DAYS_TO_ARCHIVE, (cutoff,)).fetchall()]
     readings = written = 0

@@ -71,7 +71,7 @@ INSERT INTO rollup_log (device_id, metric, hour)
 SELECT DISTINCT device_id, metric, date_trunc('hour', time, 'UTC') FROM readings WHERE time >= %s AND time < %s
 """
 
-LOG_OLDEST = "SELECT min(id), count(*) FROM rollup_log"
+ROLLUP_LAG = "SELECT coalesce(extract(epoch FROM now() - min(logged_at)), 0)::float8, count(*) FROM rollup_log"
 
 RECORD_RUN = "INSERT INTO lifecycle_runs (job, items, seconds) VALUES (%s, %s, %s)"
 
@@ -148,7 +148,7 @@ SELECT (SELECT count(*) FROM readings) AS readings,
        (SELECT min(range_start) FROM timescaledb_information.chunks WHERE hypertable_name = 'readings') AS oldest_chunk,
        (SELECT max(range_end) FROM timescaledb_information.chunks WHERE hypertable_name = 'readings') AS newest_chunk,
        (SELECT count(*) FROM rollup_log) AS pending_hours,
-       (SELECT max(finished_at) FROM lifecycle_runs WHERE job = 'rollup') AS last_rollup,
+       (SELECT extract(epoch FROM now() - min(logged_at)) FROM rollup_log) AS rollup_lag_s,
        (SELECT count(*) FROM archive_days WHERE dropped_at IS NOT NULL) AS archived_days,
        (SELECT coalesce(sum(rows), 0) FROM archive_days WHERE dropped_at IS NOT NULL) AS archived_rows,
        (SELECT coalesce(sum(bytes), 0) FROM archive_days) AS archive_bytes

@@ -29,9 +29,10 @@ ReadSpan = Callable[[str, str, datetime, datetime], pd.DataFrame]
 def bring_up_to_date(
     conn: psycopg.Connection[Any], city_tz: str, *, read_span: ReadSpan | None = None, limit: int = MAX_LOG_ROWS
 ) -> int:
-    """Recompute every logged hour and its day; returns the log rows consumed (0: nothing to do)."""
+    """Recompute every logged hour and its day; returns the log rows consumed (0: nothing to do).
+    A transaction the caller left open on ``conn`` is committed first."""
     started = time.perf_counter()
-    conn.autocommit = True  # each run is its own transaction, begun below at this level
+    _own_transactions(conn)  # each run is its own transaction, begun below at this level
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     with conn.transaction():
         found = conn.execute(queries.LOG_UPTO, (limit,)).fetchone()
@@ -63,6 +64,12 @@ def _recompute_from_history(conn: psycopg.Connection[Any], hours: list[tuple[Any
     if rows:
         with conn.cursor() as cur:
             cur.executemany(queries.UPSERT_HOUR, rows)
+
+
+def _own_transactions(conn: psycopg.Connection[Any]) -> None:
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.commit()
+    conn.autocommit = True
 
 
 def mark_range(conn: psycopg.Connection[Any], start: datetime, end: datetime) -> int:

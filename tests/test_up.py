@@ -26,6 +26,7 @@ def test_up_runs_the_city_and_ctrl_c_stops_it(settings: Settings, dsn: str) -> N
         SMARTCITY_DASHBOARD_PORT=str(port),
         SMARTCITY_SIM_INTERVAL_S="1",
         SMARTCITY_ANALYTICS_INTERVAL_S="5",
+        SMARTCITY_STORAGE_ROLLUP_INTERVAL_S="1",
     )
     started = time.time()
     proc = subprocess.Popen(
@@ -58,6 +59,16 @@ def test_up_runs_the_city_and_ctrl_c_stops_it(settings: Settings, dsn: str) -> N
                 count = int(row[0]) if row else 0
                 time.sleep(0.5)
         assert count >= 3, "simulated air-quality stations did not reach the database through the broker"
+        with psycopg.connect(dsn) as conn:  # the storage lifecycle runs beside them: rollups of the live hours
+            deadline, rolled = time.time() + 20, 0
+            while time.time() < deadline and not rolled:
+                row = conn.execute(
+                    "SELECT count(*) FROM rollup_hourly WHERE device_id LIKE 'air-%%' AND last_time > to_timestamp(%s)",
+                    (started - 5,),
+                ).fetchone()
+                rolled = int(row[0]) if row else 0
+                time.sleep(0.5)
+        assert rolled > 0, "the storage service did not bring the rollups up to date"
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)

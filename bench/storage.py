@@ -1,0 +1,271 @@
+"""Storage lifecycle figures (issue 17), measured in one run on this machine, against the
+raw readings table measured in the same run.
+
+1. A realistic city's history (the simulator's backfill: ``--per-kind`` devices of every
+   kind, ``--days`` days at 5-minute steps) in the raw hypertable: bytes per reading.
+2. Rollups brought up to date; ``rollup_equals_raw``: every hourly and daily row equals a
+   recomputation from raw.
+3. Every day archived to Parquet and dropped: ``archive_bytes_per_reading``,
+   ``archive_ratio``; ``archive_roundtrip_equal``: every value and timestamp read back
+   (at least a million readings) equals what the database held.
+4. ``rollup_lag_s``: the oldest unrolled hour's age, sampled while writers commit
+   ``--load-rate`` readings/s (the ingest writer, pre-decoded messages) for ``--load-s`` s
+   and the lifecycle loop runs.
+5. ``year_query_p95_ms``: a device's and a district's 12 months of daily values, from a
+   year of daily rollups for ``--year-devices`` devices (built directly).
+6. ``backup_restore_s`` and ``restore_equal`` for a ``--backup-readings`` city
+   (readings generated in the database).
+
+Usage: .venv/bin/python bench/storage.py [--json] [--per-kind N] [--days N] [--backup-readings N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench._stack import private_stack, report  # noqa: E402
+from contract import DeviceTopic  # noqa: E402
+from ingest.models import Decoded, Reading  # noqa: E402
+from ingest.writer import Message, Writer  # noqa: E402
+from smartcity import simulation  # noqa: E402
+from smartcity._postgres import find_bindir  # noqa: E402
+from smartcity.settings import Settings  # noqa: E402
+from storage import archive, backup, history, rollups  # noqa: E402
+from storage import queries as storage_queries  # noqa: E402
+
+TZ = "Asia/Seoul"
+
+
+def raw_bytes_per_reading(conn: psycopg.Connection[tuple[object, ...]]) -> tuple[int, float]:
+    readings = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
+    size = conn.execute("SELECT total_bytes FROM hypertable_detailed_size('readings')").fetchone()[0]  # type: ignore[index]
+    return int(readings), float(size) / max(1, int(readings))
+
+
+def digest(rows: list[tuple[object, ...]]) -> str:
+    h = hashlib.sha256()
+    for metric, device, when, value in rows:
+        h.update(f"{metric}|{device}|{when.isoformat()}|{float(value)!r}\n".encode())  # type: ignore[attr-defined]
+    return h.hexdigest()
+
+
+def rollup_mismatches(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    hourly = conn.execute(
+        """SELECT count(*) FROM (
+             SELECT device_id, metric, date_trunc('hour', time, 'UTC') AS bucket, count(*) AS n, sum(value) AS s,
+                    min(value) AS lo, max(value) AS hi, max(time) AS t
+             FROM readings GROUP BY 1, 2, 3) r
+           FULL JOIN rollup_hourly h USING (device_id, metric, bucket)
+           WHERE h.n IS DISTINCT FROM r.n OR abs(h.sum - r.s) > 1e-6 * greatest(1, abs(r.s))
+              OR h.min IS DISTINCT FROM r.lo OR h.max IS DISTINCT FROM r.hi OR h.last_time IS DISTINCT FROM r.t"""
+    ).fetchone()[0]  # type: ignore[index]
+    daily = conn.execute(
+        """SELECT count(*) FROM (
+             SELECT device_id, metric, (time AT TIME ZONE %s)::date AS day, count(*) AS n, sum(value) AS s
+             FROM readings GROUP BY 1, 2, 3) r
+           FULL JOIN rollup_daily d USING (device_id, metric, day)
+           WHERE d.n IS DISTINCT FROM r.n OR abs(d.sum - r.s) > 1e-6 * greatest(1, abs(r.s))""",
+        (TZ,),
+    ).fetchone()[0]  # type: ignore[index]
+    return int(hourly) + int(daily)
+
+
+def lifecycle_figures(settings: Settings, per_kind: int, days: int, folder: Path) -> dict[str, float]:
+    dsn = settings.database_dsn()
+    simulation.run_backfill(settings, days=days, per_kind=per_kind, devices=None, anomaly_rate=0.2, seed=7)
+    out: dict[str, float] = {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE readings")
+    with psycopg.connect(dsn) as conn:
+        n, per_reading = raw_bytes_per_reading(conn)
+        out |= {"readings": n, "raw_bytes_per_reading": round(per_reading, 1)}
+        started = time.perf_counter()
+        rollups.work_off(conn, TZ)
+        out["rollup_all_s"] = round(time.perf_counter() - started, 1)
+        out["rollup_equals_raw"] = rollup_mismatches(conn) == 0
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)  # today stays hot
+        before = conn.execute(
+            "SELECT metric, device_id, time, value FROM readings WHERE time < %s ORDER BY 1, 2, 3", (today,)
+        ).fetchall()
+        where = archive.Archive(folder / "archive")
+        started = time.perf_counter()
+        done = archive.run(conn, where, older_than=today)
+        out["archive_s"] = round(time.perf_counter() - started, 1)
+        left = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
+    days_archived = sorted({w.date() for _, _, w, _ in before})  # type: ignore[attr-defined]
+    after = []
+    for day in days_archived:
+        frame = archive.read_day(where, day)
+        after += list(frame[["metric", "device_id", "time", "value"]].itertuples(index=False, name=None))
+    after.sort(key=lambda r: (r[0], r[1], r[2]))
+    out |= {
+        "archived_readings": int(done["readings"]), "raw_left_after_archive": int(left),
+        "archive_bytes_per_reading": round(done["bytes"] / max(1, done["readings"]), 2),
+        "archive_ratio": round(per_reading / (done["bytes"] / max(1, done["readings"])), 1),
+        "archive_roundtrip_readings": len(before),
+        "archive_roundtrip_equal": len(before) == len(after)
+        and digest(before) == digest([(m, d, t.to_pydatetime(), v) for m, d, t, v in after]),
+    }  # fmt: skip
+    return out
+
+
+def lag_figures(settings: Settings, rate: float, seconds: float) -> dict[str, float]:
+    """Writers commit ``rate`` readings/s while the lifecycle loop runs; the log's oldest row's age is sampled."""
+    from smartcity import storage_commands
+
+    dsn = settings.database_dsn()
+    stop = threading.Event()
+    loop_settings = settings.model_copy(update={"storage_rollup_interval_s": 5.0, "storage_archive_interval_s": 1e9})
+    lifecycle = threading.Thread(target=storage_commands.loop, args=(loop_settings, stop), daemon=True)
+    lifecycle.start()
+    written = [0]
+    per_message, devices = 6, 2000
+    metrics = ("pm25_ugm3", "pm10_ugm3", "no2_ppb", "o3_ppb", "temperature_c", "humidity_pct")[:per_message]
+
+    def write(offset: int, share: float) -> None:
+        with psycopg.connect(dsn) as conn:
+            writer = Writer(conn)
+            sent, t0, step = 0, time.monotonic(), 0
+            while time.monotonic() - t0 < seconds:
+                now = datetime.now(UTC)
+                batch = []
+                for i in range(1000):
+                    device = f"load-{(offset + i) % devices:05d}"
+                    when = now - timedelta(seconds=(step * 1000 + i) % 600)
+                    readings = tuple(Reading(when, device, m, 10.0 + (i % 13)) for m in metrics)
+                    topic = DeviceTopic("city", "bench", "air", device)
+                    batch.append(Message(i, 1, "", b"", now, Decoded(topic, readings)))
+                writer.write(batch)
+                sent += 1000 * per_message
+                step += 1
+                ahead = sent / (rate * share) - (time.monotonic() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+            written[0] += sent
+
+    threads = [threading.Thread(target=write, args=(k * 1000, 0.5)) for k in range(2)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    lags = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while any(t.is_alive() for t in threads):
+            lag, _ = conn.execute(storage_queries.ROLLUP_LAG).fetchone()  # type: ignore[misc]
+            lags.append(float(lag))
+            time.sleep(1.0)
+        elapsed = time.monotonic() - started
+        deadline = time.monotonic() + 120
+        while conn.execute(storage_queries.ROLLUP_LAG).fetchone()[1] and time.monotonic() < deadline:  # type: ignore[index]
+            time.sleep(0.5)
+        drained_s = time.monotonic() - started - elapsed
+    stop.set()
+    lifecycle.join(30)
+    return {
+        "load_readings_per_s": round(written[0] / elapsed),
+        "rollup_lag_s": round(max(lags), 1),
+        "rollup_lag_median_s": round(statistics.median(lags), 1),
+        "rollup_drain_after_load_s": round(drained_s, 1),
+    }
+
+
+def year_figures(settings: Settings, devices: int, requests: int) -> dict[str, float]:
+    dsn = settings.database_dsn()
+    first = date.today() - timedelta(days=365)
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            """INSERT INTO devices (device_id, kind, district) SELECT format('yr-%%s', i), 'air', 'year'
+               FROM generate_series(1, %s::int) AS i ON CONFLICT DO NOTHING""",
+            (devices,),
+        )
+        conn.execute(
+            """INSERT INTO rollup_daily (device_id, metric, day, n, mean, min, max, last, last_time, sum)
+               SELECT format('yr-%%s', i), 'pm25_ugm3', %s::date + d, 288, 20 + 10 * sin(d / 20.0 + i), 1, 90, 22,
+                      (%s::date + d)::timestamptz, 288 * (20 + 10 * sin(d / 20.0 + i))
+               FROM generate_series(1, %s::int) AS i, generate_series(0, 365) AS d""",
+            (first, first, devices),
+        )
+        conn.commit()
+        conn.execute("ANALYZE rollup_daily")
+        device_ms, district_ms = [], []
+        for k in range(requests):
+            t0 = time.perf_counter()
+            frame = history.daily(conn, f"yr-{1 + (k * 37) % devices}", "pm25_ugm3", first, date.today())
+            device_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            district = history.district_daily(conn, "year", "pm25_ugm3", first, date.today())
+            district_ms.append((time.perf_counter() - t0) * 1000)
+    if len(frame) < 365 or len(district) < 365:
+        raise RuntimeError(f"the year queries returned {len(frame)} and {len(district)} days")
+    both = device_ms + district_ms
+    return {"year_devices": devices, "year_query_p95_ms": round(float(np.percentile(both, 95)), 1),
+            "year_device_p95_ms": round(float(np.percentile(device_ms, 95)), 1),
+            "year_district_p95_ms": round(float(np.percentile(district_ms, 95)), 1)}  # fmt: skip
+
+
+def backup_figures(settings: Settings, readings: int, folder: Path) -> dict[str, float]:
+    dsn = settings.database_dsn()
+    per_device = readings // 1000
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    with psycopg.connect(dsn) as conn:
+        conn.execute("TRUNCATE readings")
+        for first in range(0, 1000, 100):
+            conn.execute(
+                """INSERT INTO readings (time, device_id, metric, value)
+                   SELECT %s - make_interval(secs => s * 300), format('bk-%%s', i), 'pm25_ugm3',
+                          round((20 + 10 * sin(s / 40.0 + i))::numeric, 1)
+                   FROM generate_series(%s::int, %s::int) AS i, generate_series(0, %s::int - 1) AS s""",
+                (end, first, first + 99, per_device),
+            )
+            conn.commit()
+        count = conn.execute("SELECT count(*) FROM readings").fetchone()[0]  # type: ignore[index]
+    where = archive.Archive(folder / "archive")
+    started = time.perf_counter()
+    made = backup.backup(dsn, where, folder / "backup", bindir=find_bindir())
+    backup_s = time.perf_counter() - started
+    started = time.perf_counter()
+    done = backup.restore(dsn, where, folder / "backup", bindir=find_bindir())
+    restore_s = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in (folder / "backup").rglob("*") if p.is_file())
+    return {"backup_readings": int(count), "backup_s": round(backup_s, 1), "backup_restore_s": round(restore_s, 1),
+            "backup_bytes_per_reading": round(size / max(1, int(count)), 2), "restore_equal": bool(done["equal"]),
+            "backup_manifest_readings": made["hot_readings"]}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--per-kind", type=int, default=38, help="devices of every kind (8 kinds)")
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--load-rate", type=float, default=100_000)
+    parser.add_argument("--load-s", type=float, default=60)
+    parser.add_argument("--year-devices", type=int, default=300)
+    parser.add_argument("--backup-readings", type=int, default=10_000_000)
+    args = parser.parse_args()
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as scratch, private_stack("bench-storage") as settings:
+        folder = Path(scratch)
+        figures |= lifecycle_figures(settings, args.per_kind, args.days, folder)
+        figures |= lag_figures(settings, args.load_rate, args.load_s)
+        figures |= year_figures(settings, args.year_devices, 40)
+        if args.backup_readings:
+            figures |= backup_figures(settings, args.backup_readings, folder)
+    report(figures, as_json=args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
