@@ -56,12 +56,47 @@ def series_figure(
     return fig
 
 
+def long_view_figure(title: str, daily: pd.DataFrame, *, height: int = 200) -> go.Figure:
+    """Daily values over months: the min-max band filled as the forecast bands are, the mean as a line."""
+    fig = go.Figure()
+    if not daily.empty:
+        d = daily.sort_values("day")
+        fig.add_trace(go.Scatter(x=d["day"], y=d["max"], line={"width": 0}, showlegend=False, hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=d["day"], y=d["min"], fill="tonexty", line={"width": 0},
+                                 fillcolor="rgba(110,160,255,0.25)", name="daily min–max"))  # fmt: skip
+        fig.add_trace(go.Scatter(x=d["day"], y=d["mean"], line={"color": "#f2f5fa"}, name="daily mean"))
+    fig.update_layout(
+        title={"text": title if not daily.empty else f"{title} · no history yet", "font": {"size": 13}},
+        height=height, margin={"l": 40, "r": 10, "t": 30, "b": 24}, legend={"orientation": "h", "y": -0.3}, **_DARK,
+    )  # fmt: skip
+    return fig
+
+
+def completeness_items(scored: pd.DataFrame, overall: float | None, hours: float, worst: int = 5) -> list[Any]:
+    """The headline share of expected readings received, and the devices that miss most."""
+    headline = (
+        f"{overall:.1f}% of expected readings in the last {hours:g} h · 수신율" if overall is not None
+        else f"completeness: no cadence learnt yet (last {hours:g} h)"
+    )  # fmt: skip
+    short = scored.dropna(subset=["completeness_pct"])
+    short = short[short["completeness_pct"] < 100].head(worst)
+    rows = []
+    for r in short.to_dict("records"):
+        refused = f", {r['dead_lettered']} refused" if r["dead_lettered"] else ""
+        line = f"{r['device_id']}: {r['completeness_pct']:.1f}% ({r['received']} of {r['expected']:g}{refused})"
+        rows.append(html.Li(line))
+    return [html.H3("data completeness · 데이터 수신율"), html.P(headline, id="ops-completeness-headline"),
+            html.Ul(rows, id="ops-completeness-worst")]  # fmt: skip
+
+
 def building_panel(
     building: dict[str, Any],
     sensors: pd.DataFrame,
     series: pd.DataFrame,
     forecast: pd.DataFrame,
     anomalies: pd.DataFrame,
+    *,
+    long_views: dict[tuple[str, str], pd.DataFrame] | None = None,
 ) -> html.Div:
     """Who the building is, which sensors it has, and each sensor's primary metric over time."""
     title = building["name"] or building["building_id"]
@@ -84,6 +119,10 @@ def building_panel(
             anomalies[(anomalies["device_id"] == device_id) & (anomalies["metric"] == metric)],
         )
         graphs.append(dcc.Graph(figure=fig, config={"displayModeBar": False}, className="sc-graph"))
+        if long_views is not None:
+            daily = long_views.get((str(device_id), metric), pd.DataFrame(columns=["day", "mean", "min", "max"]))
+            long_fig = long_view_figure(f"{device_id} · {metric} · 12 months", daily)
+            graphs.append(dcc.Graph(figure=long_fig, config={"displayModeBar": False}, className="sc-graph"))
     sensor_list = html.Ul(
         [
             html.Li(f"{d} ({k}, {m:g} m)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,6 +20,8 @@ from analytics import episodes
 from analytics.passes import FLEET
 from contract.topics import class_topic
 from dashboard.errors import DataUnavailable
+from storage import completeness as completeness_scoring
+from storage import history
 
 DISTRICT = """
 SELECT district, name, name_en, center_lon_deg, center_lat_deg, attribution
@@ -361,3 +364,26 @@ def next_24h(dsn: str, district_id: str, metrics: list[str]) -> pd.DataFrame:
     if missing:
         rows += _fetch(dsn, NEXT_24H_SENSORS, {"district": district_id, "metrics": missing})
     return pd.DataFrame(rows, columns=["metric", "hour", "yhat", "hi95"])
+
+
+# -- long views and completeness (the storage lifecycle's rollups) ----------------------------
+def long_views(dsn: str, pairs: list[tuple[str, str]], days: int = 365) -> dict[tuple[str, str], pd.DataFrame]:
+    """Each (device, metric)'s daily values (mean, min, max) over the last ``days`` city days."""
+    last = datetime.now(UTC).date()
+    first = last - timedelta(days=days)
+    with connection(dsn) as conn:
+        return {(d, m): history.daily(conn, d, m, first, last) for d, m in pairs}
+
+
+def district_long_view(dsn: str, district_id: str, metric: str, days: int = 365) -> pd.DataFrame:
+    last = datetime.now(UTC).date()
+    with connection(dsn) as conn:
+        return history.district_daily(conn, district_id, metric, last - timedelta(days=days), last)
+
+
+def completeness(dsn: str, district_id: str | None, hours: float = 24.0) -> tuple[pd.DataFrame, float | None]:
+    """Every device's expected against received readings over the last ``hours``, worst first, and the overall %."""
+    end = datetime.now(UTC)
+    with connection(dsn) as conn:
+        scored = completeness_scoring.report(conn, end - timedelta(hours=hours), end, district_id)
+    return scored, completeness_scoring.overall_pct(scored)

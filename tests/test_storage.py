@@ -174,6 +174,27 @@ def test_archive_crash_before_drop_resumes_and_queries_span_both_tiers(
     assert len(_history(own_dsn, where, "arc-0")) == 4 * 144 + 1
 
 
+def test_dashboard_long_views_and_completeness_read_the_rollups(own_dsn: str) -> None:
+    """After the raw days are archived and dropped, a device's and the district's year still
+    come from the daily rollups; the operations page and the wall render them."""
+    from dashboard import panels
+    from dashboard import queries as dashboard_queries
+
+    views = dashboard_queries.long_views(own_dsn, [("arc-1", "pm25_ugm3"), ("nobody", "pm25_ugm3")])
+    year = views[("arc-1", "pm25_ugm3")]
+    assert len(year) >= 4 and int(year["n"].sum()) == 4 * 144
+    assert views[("nobody", "pm25_ugm3")].empty
+    district = dashboard_queries.district_long_view(own_dsn, "store", "pm25_ugm3")
+    assert int(district["n"].sum()) == 3 * 4 * 144 + 1 and int(district["devices"].max()) == 3
+    figure = panels.long_view_figure("arc-1 · 12 months", year)
+    assert [t.name for t in figure.data] == [None, "daily min–max", "daily mean"]
+    assert "no history yet" in panels.long_view_figure("x", views[("nobody", "pm25_ugm3")]).layout.title.text
+    scored, overall = dashboard_queries.completeness(own_dsn, None, hours=24 * 400)
+    assert set(scored["device_id"]) >= {"arc-0", "arc-1", "arc-2"}
+    items = panels.completeness_items(scored, overall, 24)
+    assert items[1].id == "ops-completeness-headline" and "% of expected readings" in str(items[1].children)
+
+
 def test_archive_is_compact_and_exact(own_dsn: str, tmp_path: Path) -> None:
     where = archive.Archive(tmp_path / "archive")
     frame = pd.DataFrame({"device_id": ["a"] * 288 + ["b"] * 288,

@@ -13,6 +13,7 @@ from flask import current_app
 
 from dashboard import auth, mapspec, panels, queries, scenes
 from dashboard.app import DashboardConfig
+from dashboard.colors import PRIMARY_METRIC
 from dashboard.errors import DataUnavailable
 
 dash.register_page(__name__, path="/", name="Operations", title="Operations · 운영")  # type: ignore[no-untyped-call]
@@ -74,6 +75,8 @@ def layout(**_: Any) -> html.Div:
                             html.H3("anomalies · 이상 징후"),
                             html.Div(id="ops-ack-note", role="status"),
                             html.Div(id="ops-feed"),
+                            html.Div(id="ops-completeness"),
+                            html.Div(id="ops-district-long"),
                             html.Div(id="ops-unplaced"),
                         ],
                         className="sc-feed",
@@ -101,6 +104,7 @@ def layout(**_: Any) -> html.Div:
             dcc.Store(id="ops-acked"),
             html.Div(id="ops-render-sink", style={"display": "none"}),
             dcc.Interval(id="ops-tick", interval=int(config.refresh_s * 1000), n_intervals=0),
+            dcc.Interval(id="ops-slow", interval=60_000, n_intervals=0),  # completeness, long views
         ]
     )
 
@@ -214,9 +218,29 @@ def open_panel(picked: dict[str, Any] | None) -> tuple[Any, str]:
         series = queries.series(config.dsn, ids)
         forecast = queries.forecasts(config.dsn, ids)
         anomalies = queries.device_anomalies(config.dsn, ids)
+        pairs = [(d, PRIMARY_METRIC.get(str(k), ("", 1.0))[0]) for d, k in zip(ids, sensors["kind"], strict=True)]
+        long_views = queries.long_views(config.dsn, pairs)
     except DataUnavailable as exc:
         return html.P(str(exc)), "sc-panel open"
-    return panels.building_panel(building, sensors, series, forecast, anomalies), "sc-panel open"
+    return panels.building_panel(building, sensors, series, forecast, anomalies, long_views=long_views), "sc-panel open"
+
+
+@callback(
+    Output("ops-completeness", "children"),
+    Output("ops-district-long", "children"),
+    Input("ops-slow", "n_intervals"),
+)
+def slow(_: int) -> tuple[Any, Any]:
+    """Completeness of the last 24 h and the district's year: once a minute (rollups change slowly)."""
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        scored, overall = queries.completeness(config.dsn, config.district)
+        year = queries.district_long_view(config.dsn, config.district, "pm25_ugm3")
+    except DataUnavailable as exc:
+        return html.P(str(exc)), dash.no_update
+    figure = panels.long_view_figure(f"{config.district} · pm25_ugm3 · 12 months", year, height=180)
+    long = dcc.Graph(figure=figure, config={"displayModeBar": False}, className="sc-graph", id="ops-district-graph")
+    return panels.completeness_items(scored, overall, 24), long
 
 
 @callback(

@@ -11,7 +11,7 @@ import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from flask import current_app
 
-from dashboard import scenes
+from dashboard import queries, scenes
 from dashboard.app import DashboardConfig
 from dashboard.errors import DataUnavailable
 
@@ -37,6 +37,7 @@ def layout(**_: Any) -> html.Div:
                 className="wall-story",
             ),
             html.Div(id="wall-clock", className="wall-clock"),
+            html.Div(id="wall-completeness", className="wall-completeness"),
             html.Div(id="wall-attribution", className="sc-attribution"),
             dcc.Store(id="wall-still"),
             dcc.Store(id="wall-live"),
@@ -44,6 +45,7 @@ def layout(**_: Any) -> html.Div:
             html.Div(id="wall-sink", style={"display": "none"}),
             dcc.Interval(id="wall-tick", interval=refresh_ms, n_intervals=0),
             dcc.Interval(id="wall-story-tick", interval=STORY_SECONDS * 1000, n_intervals=0),
+            dcc.Interval(id="wall-slow", interval=60_000, n_intervals=0),
         ],
         className="wall",
     )
@@ -112,6 +114,21 @@ def refresh(_: int, story_tick: int, last_ok: str | None) -> tuple[Any, ...]:
         clock,
         now.isoformat(),
     )
+
+
+@callback(Output("wall-completeness", "children"), Input("wall-slow", "n_intervals"))
+def completeness(_: int) -> Any:
+    """How much of what the city's devices should have sent arrived (24 h), once a minute."""
+    config: DashboardConfig = current_app.config["SMARTCITY"]
+    try:
+        scored, overall = queries.completeness(config.dsn, config.district)
+    except DataUnavailable:
+        return dash.no_update
+    if overall is None:
+        return ""
+    missing = int((scored["completeness_pct"] < 95).sum())
+    worst = f" · {missing} devices under 95%" if missing else ""
+    return f"수신율 {overall:.1f}% · {overall:.1f}% of expected readings in 24 h{worst}"
 
 
 clientside_callback(
