@@ -153,8 +153,6 @@ REGISTRY_SHOW = (
 # Committed readings announced to listeners (the SensorThings MQTT bridge), in the batch's transaction.
 ANNOUNCE_READINGS = "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p"
 
-# The hours each batch touched, for the rollup job (storage.rollups) to bring up to date.
-LOG_TOUCHED_HOURS = """
-INSERT INTO rollup_log (device_id, metric, hour, late)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::integer[])
-"""
+# The hours each batch touched, per device, for the rollup job (storage.rollups) to bring up to date.
+COPY_TOUCHED_HOURS = "COPY rollup_log (device_id, hour, late) FROM STDIN (FORMAT BINARY)"
+TOUCHED_TYPES = ("text", "timestamptz", "int4")

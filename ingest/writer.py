@@ -167,7 +167,7 @@ class Writer:
                 result.inserted = self._insert(readings)
                 result.redelivered = self.redelivered_batches > before
                 self._upsert_latest(readings)
-                self._log_touched_hours(readings, min(m.received_at for m in messages))
+                self._log_touched_hours(messages, min(m.received_at for m in messages))
                 if self._announce:
                     self._conn.execute(queries.ANNOUNCE_READINGS, (READINGS_CHANNEL, announce.payloads(readings)))
             if result.rejected:
@@ -208,17 +208,36 @@ class Writer:
             inserted = cur.rowcount
         return inserted
 
-    def _log_touched_hours(self, readings: list[Reading], received_at: datetime) -> None:
-        """Which (device, metric, hour) this batch changed, so the rollups of exactly those are
-        redone, with how many of its readings came late (completeness counts them)."""
+    def _log_touched_hours(self, messages: Sequence[Message], received_at: datetime) -> None:
+        """Which (device, hour) this batch changed, so the rollups of exactly those are redone,
+        with how many of its readings came late (completeness counts them). Walked per
+        message: a message is one device's, and its readings mostly share one time."""
         late_before = received_at - LATE_AFTER
-        touched: dict[tuple[str, str, datetime], int] = {}
-        for r in readings:
-            key = (r.device_id, r.metric, r.time.replace(minute=0, second=0, microsecond=0))
-            touched[key] = touched.get(key, 0) + (r.time < late_before)
-        devices, metrics, hours = zip(*touched, strict=True)
-        late = list(touched.values())
-        self._conn.execute(queries.LOG_TOUCHED_HOURS, (list(devices), list(metrics), list(hours), late))
+        touched: dict[tuple[str, datetime], int] = {}
+        hours: dict[datetime, datetime] = {}
+        for msg in messages:
+            readings = msg.decoded.readings
+            if msg.decoded.rejection is not None or not readings:
+                continue
+            device, shared = readings[0].device_id, readings[0].time
+            for r in readings:
+                if r.time is not shared:
+                    spans = [(r.time, 1) for r in readings]  # several times in one message (SenML)
+                    break
+            else:
+                spans = [(shared, len(readings))]
+            for when, count in spans:
+                hour = hours.get(when)
+                if hour is None:
+                    hour = hours[when] = when.replace(minute=0, second=0, microsecond=0)
+                key = (device, hour)
+                touched[key] = touched.get(key, 0) + (count if when < late_before else 0)
+        if not touched:
+            return
+        with self._conn.cursor() as cur, cur.copy(queries.COPY_TOUCHED_HOURS) as copy:
+            copy.set_types(queries.TOUCHED_TYPES)
+            for (device, hour), late in touched.items():
+                copy.write_row((device, hour, late))
 
     def _upsert_latest(self, readings: list[Reading]) -> None:
         latest: dict[tuple[str, str], Reading] = {}

@@ -1,14 +1,13 @@
 -- Years of a city: hourly and daily rollups kept equal to the raw readings, the log of
 -- what ingest touched since they were last brought up to date, and the archive's manifest.
 
--- What each batch touched, one row per (device, metric, hour): appended by ingest in the
+-- What each batch touched, one row per (device, hour): appended by ingest in the
 -- batch's transaction, consumed by the rollup job in one repeatable-read transaction
 -- (recompute what it sees, delete what it saw), so no touched hour is ever forgotten.
 CREATE TABLE rollup_log (
     id         bigserial PRIMARY KEY,
     device_id  text COLLATE "C" NOT NULL,
-    metric     text COLLATE "C" NOT NULL,
-    hour       timestamptz      NOT NULL,
+    hour       timestamptz      NOT NULL,  -- every metric of the device in that hour is recomputed
     late       integer          NOT NULL DEFAULT 0,  -- readings of the hour that arrived over 10 min after their time
     logged_at  timestamptz      NOT NULL DEFAULT now()  -- the oldest pending row's age is the rollups' lag
 );
@@ -26,7 +25,7 @@ CREATE TABLE rollup_hourly (
     last       double precision NOT NULL,
     last_time  timestamptz      NOT NULL,
     sum        double precision NOT NULL,
-    late       integer          NOT NULL DEFAULT 0,  -- arrivals over 10 min late, accumulated from the log
+    late       integer          NOT NULL DEFAULT 0,  -- the device's arrivals that hour over 10 min late (all metrics)
     PRIMARY KEY (device_id, metric, bucket)
 );
 SELECT create_hypertable('rollup_hourly', by_range('bucket', INTERVAL '30 days'));

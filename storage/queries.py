@@ -13,25 +13,30 @@ LOG_UPTO = "SELECT max(id) FROM (SELECT id FROM rollup_log ORDER BY id LIMIT %s)
 # Touched hours on days whose raw chunks are archived and dropped: recomputed from the
 # archive and the late readings together, in Python (storage.rollups), not here.
 TOUCHED_ARCHIVED = """
-SELECT DISTINCT l.device_id, l.metric, l.hour FROM rollup_log l
+SELECT DISTINCT l.device_id, x.metric, l.hour FROM rollup_log l
 JOIN archive_days a ON a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL
+CROSS JOIN LATERAL (
+    SELECT r.metric FROM readings r
+    WHERE r.device_id = l.device_id AND r.time >= l.hour AND r.time < l.hour + interval '1 hour'
+    UNION SELECT h.metric FROM rollup_hourly h WHERE h.device_id = l.device_id AND h.bucket = l.hour
+) AS x
 WHERE l.id <= %(upto)s
 """
 
+# Every metric of each touched (device, hour), from raw; late arrivals added to what the hour had.
 ROLLUP_HOURS = """
 WITH touched AS (
-    SELECT l.device_id, l.metric, l.hour, sum(l.late) AS late FROM rollup_log l
+    SELECT l.device_id, l.hour, sum(l.late) AS late FROM rollup_log l
     WHERE l.id <= %(upto)s AND NOT EXISTS (
         SELECT 1 FROM archive_days a WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL)
-    GROUP BY l.device_id, l.metric, l.hour
+    GROUP BY l.device_id, l.hour
 )
 INSERT INTO rollup_hourly AS h (device_id, metric, bucket, n, mean, min, max, last, last_time, sum, late)
-SELECT t.device_id, t.metric, t.hour, count(*), avg(r.value), min(r.value), max(r.value),
+SELECT t.device_id, r.metric, t.hour, count(*), avg(r.value), min(r.value), max(r.value),
        (array_agg(r.value ORDER BY r.time DESC))[1], max(r.time), sum(r.value), min(t.late)
 FROM touched t
-JOIN readings r ON r.device_id = t.device_id AND r.metric = t.metric
-               AND r.time >= t.hour AND r.time < t.hour + interval '1 hour'
-GROUP BY t.device_id, t.metric, t.hour
+JOIN readings r ON r.device_id = t.device_id AND r.time >= t.hour AND r.time < t.hour + interval '1 hour'
+GROUP BY t.device_id, r.metric, t.hour
 ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
     n = EXCLUDED.n, mean = EXCLUDED.mean, min = EXCLUDED.min, max = EXCLUDED.max,
     last = EXCLUDED.last, last_time = EXCLUDED.last_time, sum = EXCLUDED.sum, late = h.late + EXCLUDED.late
@@ -49,15 +54,15 @@ ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
 # exactly; the mean is the sum over the count).
 ROLLUP_DAYS = """
 WITH days AS (
-    SELECT DISTINCT device_id, metric, (hour AT TIME ZONE %(tz)s)::date AS day FROM rollup_log WHERE id <= %(upto)s
+    SELECT DISTINCT device_id, (hour AT TIME ZONE %(tz)s)::date AS day FROM rollup_log WHERE id <= %(upto)s
 )
 INSERT INTO rollup_daily AS d (device_id, metric, day, n, mean, min, max, last, last_time, sum)
-SELECT s.device_id, s.metric, s.day, sum(h.n), sum(h.sum) / sum(h.n), min(h.min), max(h.max),
+SELECT s.device_id, h.metric, s.day, sum(h.n), sum(h.sum) / sum(h.n), min(h.min), max(h.max),
        (array_agg(h.last ORDER BY h.last_time DESC))[1], max(h.last_time), sum(h.sum)
 FROM days s
-JOIN rollup_hourly h ON h.device_id = s.device_id AND h.metric = s.metric
+JOIN rollup_hourly h ON h.device_id = s.device_id
      AND h.bucket >= (s.day::timestamp AT TIME ZONE %(tz)s) AND h.bucket < ((s.day + 1)::timestamp AT TIME ZONE %(tz)s)
-GROUP BY s.device_id, s.metric, s.day
+GROUP BY s.device_id, h.metric, s.day
 ON CONFLICT (device_id, metric, day) DO UPDATE SET
     n = EXCLUDED.n, mean = EXCLUDED.mean, min = EXCLUDED.min, max = EXCLUDED.max,
     last = EXCLUDED.last, last_time = EXCLUDED.last_time, sum = EXCLUDED.sum
@@ -67,8 +72,8 @@ CONSUME_LOG = "DELETE FROM rollup_log WHERE id <= %(upto)s"
 
 # Everything in a time range marked touched: after a bulk load that bypassed ingest.
 MARK_RANGE = """
-INSERT INTO rollup_log (device_id, metric, hour)
-SELECT DISTINCT device_id, metric, date_trunc('hour', time, 'UTC') FROM readings WHERE time >= %s AND time < %s
+INSERT INTO rollup_log (device_id, hour)
+SELECT DISTINCT device_id, date_trunc('hour', time, 'UTC') FROM readings WHERE time >= %s AND time < %s
 """
 
 ROLLUP_LAG = "SELECT coalesce(extract(epoch FROM now() - min(logged_at)), 0)::float8, count(*) FROM rollup_log"
@@ -159,7 +164,7 @@ SELECT (SELECT count(*) FROM readings) AS readings,
 # report carries them all), readings that came late; and the device's usual reports per
 # hour over the week before (its learnt cadence).
 COMPLETENESS_HOURS = """
-SELECT h.device_id, h.bucket, max(h.n) AS received, sum(h.late) AS late
+SELECT h.device_id, h.bucket, max(h.n) AS received, max(h.late) AS late
 FROM rollup_hourly h JOIN devices d ON d.device_id = h.device_id
 WHERE h.bucket >= %(start)s AND h.bucket < %(end)s AND d.source <> 'class'
 GROUP BY h.device_id, h.bucket
