@@ -176,7 +176,7 @@ def mqtt_figures(settings: Settings, messages: int) -> dict[str, float]:
     try:
         if not worker.wait_connected(10):
             raise RuntimeError("ingest did not connect")
-        time.sleep(1.0)
+        time.sleep(2.0)  # ingest sees the bridge connected
         start = datetime.now(UTC).replace(microsecond=0)
         for i in range(messages):
             when = start + timedelta(milliseconds=i)

@@ -156,8 +156,10 @@ STA_OBSERVATIONS = f"{STA_VERSION}/Observations"  # every new city Observation (
 # A city Datastream's id holds no '/', so this filter reaches city series only: class ids
 # (``<class>/<student>/<name>``) add topic levels, which the class filters below reach.
 STA_CITY_DATASTREAMS = f"{STA_VERSION}/+/Observations"
-# The database channel ingest announces committed readings on (LISTEN/NOTIFY).
+# The database channel ingest announces committed readings on (LISTEN/NOTIFY), and the
+# application name a listener connects with: ingest announces only while one is connected.
 READINGS_CHANNEL = "smartcity_readings"
+READINGS_LISTENER = "smartcity-readings-listener"
 
 
 def sta_datastream_id(device_id: str, metric: str) -> str:

@@ -150,6 +150,8 @@ REGISTRY_SHOW = (
 )
 
 
+# Is anyone listening for announcements (the SensorThings bridge connects under this name)?
+READINGS_LISTENED = "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s)"
 # Committed readings announced to listeners (the SensorThings MQTT bridge), in the batch's transaction.
 ANNOUNCE_READINGS = "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p"
 

@@ -12,13 +12,14 @@ and only then may the caller acknowledge it.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import psycopg
 
-from contract import READINGS_CHANNEL
+from contract import READINGS_CHANNEL, READINGS_LISTENER
 from ingest import announce, queries
 from ingest.models import Decoded, Reading, Reason, Rejection
 
@@ -49,6 +50,7 @@ class BatchResult:
     rejected: list[tuple[Message, Rejection]] = field(default_factory=list)
 
 
+LISTENER_CHECK_S = 1.0
 LATE_AFTER = timedelta(minutes=10)  # a reading arriving this long after its time counts as late
 
 
@@ -69,6 +71,8 @@ class Writer:
         self._conn = conn
         self._auto_register = auto_register
         self._announce = announce
+        self._listened = False  # announcing costs a third of a batch: only while a listener is connected
+        self._listened_checked_at = -1e9
         self._known: set[str] = set()
         self.redelivered_batches = 0
         conn.execute(queries.CREATE_STAGING)
@@ -168,7 +172,7 @@ class Writer:
                 result.redelivered = self.redelivered_batches > before
                 self._upsert_latest(readings)
                 self._log_touched_hours(messages, min(m.received_at for m in messages))
-                if self._announce:
+                if self._announce and self._someone_listens():
                     self._conn.execute(queries.ANNOUNCE_READINGS, (READINGS_CHANNEL, announce.payloads(readings)))
             if result.rejected:
                 self._dead_letters(result.rejected)
@@ -207,6 +211,15 @@ class Writer:
             cur.execute(queries.INSERT_READINGS)
             inserted = cur.rowcount
         return inserted
+
+    def _someone_listens(self) -> bool:
+        """Whether a listener (the SensorThings MQTT bridge) is connected; asked once a second."""
+        now = time.monotonic()
+        if now - self._listened_checked_at >= LISTENER_CHECK_S:
+            found = self._conn.execute(queries.READINGS_LISTENED, (READINGS_LISTENER,)).fetchone()
+            self._listened = bool(found and found[0])
+            self._listened_checked_at = now
+        return self._listened
 
     def _log_touched_hours(self, messages: Sequence[Message], received_at: datetime) -> None:
         """Which (device, hour) this batch changed, so the rollups of exactly those are redone,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import psycopg
 
-from contract import STA_OBSERVATIONS, is_class_device_id, sta_datastream_id, sta_observations_topic
+from contract import READINGS_LISTENER, STA_OBSERVATIONS, is_class_device_id, sta_datastream_id, sta_observations_topic
 from sta import queries
 from sta.model import observation_id
 from sta.render import iso
@@ -67,7 +67,7 @@ def run(dsn: str, base: str, publish: Publish, stop: threading.Event) -> None:
     delay_s = 0.5
     while not stop.is_set():
         try:
-            with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=5, application_name=READINGS_LISTENER) as conn:
                 conn.execute(queries.LISTEN_READINGS)
                 delay_s = 0.5
                 while not stop.is_set():

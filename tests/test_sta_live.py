@@ -142,7 +142,7 @@ def test_new_observations_arrive_on_the_datastream_topics_as_ingest_commits_them
     }  # fmt: skip
     try:
         for _ in running(config):
-            time.sleep(1.0)  # the bridge is listening
+            time.sleep(2.0)  # the bridge is listening, and ingest has seen it connected
             sent = time.monotonic()
             mosquitto_pub(broker, f"city/stm{unique}/air/{city_device}", '{"metrics": {"pm25_ugm3": 17.5}}')
             mosquitto_pub(broker, f"class/{class_id}/student01/esp-{unique}", '{"metrics": {"pm25_ugm3": 42.0}}')
@@ -193,3 +193,27 @@ def test_the_docs_python_example_runs_against_a_live_server(dsn: str, server: st
     with contextlib.redirect_stdout(printed):
         exec(compile(code, "docs/sensorthings.md", "exec"), {})  # our own documentation
     assert " 80.0" in printed.getvalue()
+
+
+def test_ingest_announces_only_while_a_listener_is_connected(dsn: str, unique: str) -> None:
+    """Announcing costs ingest a third of a batch: nobody listening, nothing is announced."""
+    from contract import READINGS_CHANNEL, READINGS_LISTENER
+
+    def batch(i: int) -> list[Message]:
+        now = datetime.now(UTC)
+        body = json.dumps({"time": (now - timedelta(seconds=i)).isoformat(), "metrics": {"noise_dba": 40.0}}).encode()
+        topic = f"city/ann{unique}/noise/ann-{unique}"
+        return [Message(i, 1, topic, body, now, decode(topic, body, now))]
+
+    with psycopg.connect(dsn, autocommit=True) as anonymous:
+        anonymous.execute(f"LISTEN {READINGS_CHANNEL}")
+        with psycopg.connect(dsn) as conn:
+            writer = Writer(conn, announce=True)
+            writer.write(batch(1))
+            assert not [n for n in anonymous.notifies(timeout=0.5) if f"ann-{unique}" in n.payload]
+            with psycopg.connect(dsn, autocommit=True, application_name=READINGS_LISTENER) as bridge:
+                bridge.execute(f"LISTEN {READINGS_CHANNEL}")
+                time.sleep(1.1)  # the writer looks again after a second
+                writer.write(batch(2))
+                heard = [n for n in bridge.notifies(timeout=2.0, stop_after=1) if f"ann-{unique}" in n.payload]
+            assert heard
