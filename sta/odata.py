@@ -330,7 +330,7 @@ def _count_option(raw: Mapping[str, str], name: str) -> int | None:
     text = raw.get(name)
     if text is None:
         return None
-    if not text.strip().isdigit():
+    if not re.fullmatch(r"\s*[0-9]{1,13}\s*", text):  # ASCII digits: str.isdigit() also takes '²'
         raise BadRequest(f"{name}={text[:30]!r} must be a non-negative integer")
     value = int(text)
     if value > 10**12:
