@@ -8,6 +8,7 @@ their teacher (``viewer``, passed in by whoever wires the server, tells who asks
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from sta.odata import MAX_TOP, Options, parse_options
 from sta.queries import JOINS, Viewer
 from sta.resources import Segment, parse_path, quoted_id
 
+log = logging.getLogger(__name__)
 DEFAULT_TOP = 100
 CONFORMANCE = (
     "http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
@@ -74,6 +76,9 @@ def install(server: Flask, config: StaConfig, viewer: Callable[[], Viewer | None
             status, body = answer(config, who or Viewer(), rest, _single_args(request.args), base)
         except StaError as exc:
             status, body = exc.status, {"code": exc.status, "type": "error", "message": exc.message}
+        except Exception:  # a bug of ours: logged, answered in the standard's form, the server goes on
+            log.exception("SensorThings request %s failed", request.full_path[:300])
+            status, body = 500, {"code": 500, "type": "error", "message": "internal error; it was logged"}
         if isinstance(body, str):
             return Response(body, status=status, mimetype="text/plain")
         response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
