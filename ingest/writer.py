@@ -51,6 +51,7 @@ class BatchResult:
 
 
 LISTENER_CHECK_S = 1.0
+ONE_HOUR = timedelta(hours=1)
 LATE_AFTER = timedelta(minutes=10)  # a reading arriving this long after its time counts as late
 
 
@@ -227,23 +228,22 @@ class Writer:
         message: a message is one device's, and its readings mostly share one time."""
         late_before = received_at - LATE_AFTER
         touched: dict[tuple[str, datetime], int] = {}
-        hours: dict[datetime, datetime] = {}
+        hour = end = received_at  # the hour last seen: most readings of a batch fall in one
         for msg in messages:
             readings = msg.decoded.readings
-            if msg.decoded.rejection is not None or not readings:
+            if not readings or msg.decoded.rejection is not None:
                 continue
-            device, shared = readings[0].device_id, readings[0].time
-            for r in readings:
-                if r.time is not shared:
-                    spans = [(r.time, 1) for r in readings]  # several times in one message (SenML)
-                    break
-            else:
-                spans = [(shared, len(readings))]
+            first = readings[0]
+            shared = first.time
+            if len(readings) == 1 or all(r.time is shared for r in readings):
+                spans: Sequence[tuple[datetime, int]] = ((shared, len(readings)),)
+            else:  # several times in one message (SenML)
+                spans = [(r.time, 1) for r in readings]
             for when, count in spans:
-                hour = hours.get(when)
-                if hour is None:
-                    hour = hours[when] = when.replace(minute=0, second=0, microsecond=0)
-                key = (device, hour)
+                if not hour <= when < end:
+                    hour = when.replace(minute=0, second=0, microsecond=0)
+                    end = hour + ONE_HOUR
+                key = (first.device_id, hour)
                 touched[key] = touched.get(key, 0) + (count if when < late_before else 0)
         if not touched:
             return
