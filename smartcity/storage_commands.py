@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,6 @@ def restore(settings: Settings, folder: str, *, yes: bool) -> int:
 
 def loop(settings: Settings, stop: threading.Event) -> int:
     """The lifecycle service: rollups every few seconds, archiving once an interval."""
-    import time
-
     last_archive = 0.0
     while not stop.is_set():
         try:
