@@ -3,6 +3,7 @@ the anomaly feed and KPI tiles; a degraded-data banner when the database is away
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,6 +103,7 @@ def layout(**_: Any) -> html.Div:
             dcc.Store(id="ops-live"),
             dcc.Store(id="ops-picked"),
             dcc.Store(id="ops-acked"),
+            dcc.Store(id="ops-feed-shown"),
             html.Div(id="ops-render-sink", style={"display": "none"}),
             dcc.Interval(id="ops-tick", interval=int(config.refresh_s * 1000), n_intervals=0),
             dcc.Interval(id="ops-slow", interval=60_000, n_intervals=0),  # completeness, long views
@@ -255,17 +257,26 @@ def close_panel(clicks: int | None) -> Any:
 @callback(
     Output("ops-feed", "children"),
     Output("ops-unplaced", "children"),
+    Output("ops-feed-shown", "data"),
     Input("ops-tick", "n_intervals"),
     Input("ops-acked", "data"),
+    State("ops-feed-shown", "data"),
 )
-def feed(_: int, __: Any) -> Any:
+def feed(_: int, __: Any, shown: str | None) -> Any:
+    """The anomaly feed, drawn again only when it changed: a button redrawn under an
+    operator's finger loses the click (and a wall screen need not repaint every tick)."""
     config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
-        feed_items = panels.feed_items(queries.anomaly_feed(config.dsn, config.district))
-        unplaced = panels.unplaced_items(*queries.unplaced_devices(config.dsn, config.district))
+        anomalies = queries.anomaly_feed(config.dsn, config.district)
+        unplaced_rows = queries.unplaced_devices(config.dsn, config.district)
     except DataUnavailable:
-        return dash.no_update, dash.no_update
-    return feed_items, unplaced
+        return dash.no_update, dash.no_update, dash.no_update
+    signature = hashlib.sha256(
+        (anomalies.to_json(date_format="iso") + unplaced_rows[0].to_json() + str(unplaced_rows[1])).encode()
+    ).hexdigest()
+    if signature == shown:
+        return dash.no_update, dash.no_update, dash.no_update
+    return panels.feed_items(anomalies), panels.unplaced_items(*unplaced_rows), signature
 
 
 @callback(
