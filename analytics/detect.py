@@ -288,6 +288,9 @@ def classify(residual: np.ndarray, *, spike_max_steps: int) -> str:
     r = residual[~np.isnan(residual)]
     if len(r) <= spike_max_steps:
         return "spike"
+    largest = np.sort(np.abs(r))
+    if largest[-1] > 4.0 * largest[-2]:  # one report far beyond the rest of its stretch (the rest only
+        return "spike"  # flagged by the cumulative sum around it, or across a gap in the reports)
     flips = float(np.mean(np.sign(r[1:]) != np.sign(r[:-1])))
     if flips > 0.3:  # noise swings both ways from one report to the next; shifts and drifts do not
         return "noise_burst"
