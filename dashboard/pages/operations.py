@@ -271,9 +271,8 @@ def feed(_: int, __: Any, shown: str | None) -> Any:
         unplaced_rows = queries.unplaced_devices(config.dsn, config.district)
     except DataUnavailable:
         return dash.no_update, dash.no_update, dash.no_update
-    signature = hashlib.sha256(
-        (anomalies.to_json(date_format="iso") + unplaced_rows[0].to_json() + str(unplaced_rows[1])).encode()
-    ).hexdigest()
+    drawn = anomalies.to_json(date_format="iso") + unplaced_rows[0].to_json(date_format="iso") + str(unplaced_rows[1])
+    signature = hashlib.sha256(drawn.encode()).hexdigest()
     if signature == shown:
         return dash.no_update, dash.no_update, dash.no_update
     return panels.feed_items(anomalies), panels.unplaced_items(*unplaced_rows), signature
