@@ -111,20 +111,21 @@ def test_live_anomalies_are_labelled_as_they_begin_and_land_as_labelled(
     # dropout left a hole: the labels are the ground truth of what was sent.
     from sensors_sim import anomalies
 
-    # the simulator's plan for the day, rebuilt from the same seed
-    day0 = np.floor(times[0] / 86400) * 86400
-    run_plan = anomalies.with_reference(
-        fleet,
-        anomalies.plan(fleet, day0, day0 + 86400, interval_s=60, per_device_day=400.0, seed=11),
-        seed=11,
-        interval_s=60,
-    )
+    # the simulator's plan for each day the run touched (a run may cross midnight UTC),
+    # rebuilt from the same seed
+    def day_plan(day: int) -> pd.DataFrame:
+        start_s = day * 86400.0
+        planned = anomalies.plan(fleet, start_s, start_s + 86400, interval_s=60, per_device_day=400.0, seed=11)
+        return anomalies.with_reference(fleet, planned, seed=11, interval_s=60)
+
+    plans = {day: day_plan(day) for day in range(int(times[0] // 86400), int(times[-1] // 86400) + 1)}
+    planned_rows = pd.concat(plans.values(), ignore_index=True)[anomalies.TRUTH_COLUMNS]
     assert set(map(tuple, truth[anomalies.TRUTH_COLUMNS].to_numpy().tolist())) <= set(
-        map(tuple, run_plan[anomalies.TRUTH_COLUMNS].to_numpy().tolist())
+        map(tuple, planned_rows.to_numpy().tolist())
     )
     dropouts = 0
     for t in times[1:-1]:  # the first and last may be cut by the run's edges
-        expected = sample(fleet, datetime.fromtimestamp(t, UTC), seed=11, interval_s=60, truth=run_plan)
+        expected = sample(fleet, datetime.fromtimestamp(t, UTC), seed=11, interval_s=60, truth=plans[int(t // 86400)])
         for device_id, _, metrics in expected:
             for metric in {m for d, m, tt in stored if d == device_id and tt == t} | set(metrics):
                 key = (device_id, metric, t)
