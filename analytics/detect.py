@@ -53,6 +53,7 @@ class Thresholds:
     merge_gap_steps: int = 6
     spike_max_steps: int = 2
     min_peak_z: float = 4.5  # an episode's strongest point, in robust sd
+    usual_peak_z: float = 4.0  # a day's largest score in a series with light tails (see ``tail_scale``)
 
 
 def _past_rolling(x: pd.Series, window: int, func: str) -> pd.Series:
@@ -165,6 +166,29 @@ def robust_z(series: pd.Series, expected: pd.Series, *, window: int) -> pd.Serie
     center = _past_rolling(residual, window, "median")
     spread = _past_rolling((residual - center).abs(), window, "median") * MAD_SCALE
     return residual / spread.clip(lower=_spread_floor(series))
+
+
+def tail_scale(z: pd.Series, *, steps_per_day: int, usual_peak_z: float, days: int = 7) -> np.ndarray:
+    """How much heavier than usual a series' tails are, at each point: the median of the
+    largest absolute score of each of the ``days`` whole days before it, over ``usual_peak_z``
+    (never below 1; 1 through the first day).
+
+    A server's CPU that spikes to 100 every night, a disk written in bursts: their robust
+    scores reach tens of robust sd every day, and a fixed threshold would alarm every day.
+    Dividing the score by this scale judges each series against its own daily extremes;
+    a series of well-behaved city sensors (daily peaks of 1 to 3 robust sd) keeps a scale of 1.
+    """
+    values = np.abs(np.nan_to_num(z.to_numpy(dtype=float), nan=0.0))
+    n = len(values)
+    whole = n // steps_per_day
+    scale = np.ones(n)
+    if whole < 1:
+        return scale
+    peaks = values[: whole * steps_per_day].reshape(whole, steps_per_day).max(axis=1)
+    for day in range(1, whole + 1):
+        usual = float(np.median(peaks[max(0, day - days) : day]))
+        scale[day * steps_per_day : (day + 1) * steps_per_day] = max(1.0, usual / usual_peak_z)
+    return scale
 
 
 def breaches(z: pd.Series, *, threshold: float) -> pd.Series:
@@ -342,6 +366,7 @@ def detect(
         out.append(Episode(series.index[a], series.index[b], "stuck", round((b - a + 1) / t.stuck_min_steps, 2), words))
     if common_z is not None:
         z = z - common_z.reindex(z.index).fillna(0.0)
+    z = z / tail_scale(z, steps_per_day=steps_per_day, usual_peak_z=t.usual_peak_z)
     flags = breaches(z, threshold=t.breach_z) | cusum(z, k=t.cusum_k, h=t.cusum_h)
     flags |= noise_bursts(z, window=t.noise_window, ratio=t.noise_ratio)
     wild = np.zeros(len(series), dtype=bool)

@@ -55,6 +55,7 @@ class HoltWinters:
     season: int
     params: dict[str, float]
     result: object | None = None
+    bounds: dict[str, tuple[float, float]] | None = None
     name: str = "holt_winters"
 
     def forecast(self, steps: int) -> np.ndarray:
@@ -62,11 +63,11 @@ class HoltWinters:
 
     def extend(self, y: np.ndarray, index: pd.DatetimeIndex) -> HoltWinters:
         model = ExponentialSmoothing(
-            y, seasonal="add", seasonal_periods=self.season, initialization_method="heuristic", bounds=_HW_BOUNDS
+            y, seasonal="add", seasonal_periods=self.season, initialization_method="heuristic", bounds=self.bounds
         )
         with _quiet():
             result = model.fit(optimized=False, **self.params)
-        return HoltWinters(self.season, self.params, result=result)
+        return HoltWinters(self.season, self.params, result=result, bounds=self.bounds, name=self.name)
 
 
 def holt_winters(y: np.ndarray, index: pd.DatetimeIndex, season: int) -> HoltWinters:
@@ -82,7 +83,20 @@ def holt_winters(y: np.ndarray, index: pd.DatetimeIndex, season: int) -> HoltWin
         "smoothing_level": float(result.params["smoothing_level"]),
         "smoothing_seasonal": float(result.params["smoothing_seasonal"]),
     }
-    return HoltWinters(season, params, result=result)
+    return HoltWinters(season, params, result=result, bounds=_HW_BOUNDS)
+
+
+def holt_winters_daily(y: np.ndarray, index: pd.DatetimeIndex, season: int) -> HoltWinters:
+    """Additive Holt-Winters with the daily season only and a free level: the candidate for
+    series whose level wanders (a river's stage, a smog episode) more than their week repeats."""
+    model = ExponentialSmoothing(y, seasonal="add", seasonal_periods=season, initialization_method="heuristic")
+    with _quiet():
+        result = model.fit()
+    params = {
+        "smoothing_level": float(result.params["smoothing_level"]),
+        "smoothing_seasonal": float(result.params["smoothing_seasonal"]),
+    }
+    return HoltWinters(season, params, result=result, bounds=None, name="holt_winters_daily")
 
 
 # STL's smoothers evaluated at every 5th point and interpolated between: 5x faster, and
@@ -254,6 +268,7 @@ def sarimax(y: np.ndarray, index: pd.DatetimeIndex, season: int) -> Sarimax:
 # days it would win by luck where a fitted model is better on the days that follow.
 CANDIDATES: dict[str, Fit] = {
     "holt_winters": holt_winters,
+    "holt_winters_daily": holt_winters_daily,
     "mstl": mstl,
     "sarimax": sarimax,
 }

@@ -39,16 +39,28 @@ class NabResult:
 
 
 def nab_traffic(folder: Path) -> NabResult:
-    """Detect on every realTraffic series; a window is found when an episode starts inside it.
+    """Detect on every realTraffic series; a window is found when an episode starts inside it."""
+    return nab(folder, folder / "combined_windows_realTraffic.json")
 
-    Dropouts are left out: NAB's timestamps are irregular by nature and its labels are
-    about the values.
+
+def nab(folder: Path, windows_file: Path, *, category: str = "") -> NabResult:
+    """Detect on every series of ``folder`` that ``windows_file`` (NAB's combined windows)
+    labels; a window is found when an episode starts inside it, an episode starting
+    outside every window is a false alarm. ``category``: the key prefix in the windows
+    file (``realTraffic``), or any.
+
+    Dropouts are left out: NAB's labels are about the values, and its stamps are irregular.
+    NAB's times and labels are naive and share one clock, read here as UTC.
     """
-    windows = score.windows_from_labels(json.loads((folder / "combined_windows_realTraffic.json").read_text()))
+    windows = score.windows_from_labels(
+        {k: v for k, v in json.loads(windows_file.read_text()).items() if k.startswith(category)}
+    )
     total = found = false_alarms = 0
     weeks = 0.0
     for name, spans in sorted(windows.items()):
-        series = read_series(folder / name, timezone="UTC")  # NAB times and labels are naive, both UTC
+        if not (folder / name).exists():
+            continue
+        series = read_series(folder / name, timezone="UTC")
         starts = [e.start for e in detect(series, steps_per_day=steps_per_day(series)) if e.kind != "dropout"]
         spans_utc = [(a.tz_localize("UTC"), b.tz_localize("UTC")) for a, b in spans]
         hit, false = score.window_recall(starts, spans_utc)
@@ -85,3 +97,37 @@ def uci_mase(path: Path, *, origins: int = 12, history_days: int = 28, horizon_s
             if held is not None and np.isfinite(held["mase"]):
                 results.append(held["mase"])
     return float(np.median(results)) if results else float("nan")
+
+
+# -- the real series for forecast backtests (``bench/analytics.py``, ``../shared/data/series``) ---------
+def read_beijing(path: Path, column: str = "PM2.5") -> pd.Series:
+    """One Beijing multi-site station's hourly ``column``; the time is written in parts
+    (``year, month, day, hour``, Beijing time, UTC+8 without DST)."""
+    frame = pd.read_csv(path)
+    times = pd.to_datetime(frame[["year", "month", "day", "hour"]]) - pd.Timedelta(hours=8)
+    series = pd.Series(pd.to_numeric(frame[column], errors="coerce").to_numpy(), index=times.dt.tz_localize("UTC"))
+    return series.groupby(level=0).mean().resample("1h").mean()
+
+
+def forecast_series(folder: Path) -> dict[str, pd.Series]:
+    """Every real hourly series of ``folder`` (the layout of ``../shared/data/series``) that
+    is there, by name. Times are UTC where the source states its zone."""
+    out: dict[str, pd.Series] = {}
+    uci = folder / "uci_air_quality" / "AirQualityUCI.csv"
+    if uci.exists():
+        frame = read_uci(uci)
+        for column in ("CO_GT", "NOx_GT", "NO2_GT", "C6H6_GT"):
+            out[f"uci_air/{column}"] = frame[column]
+    for path in sorted((folder / "uci_beijing_multisite_air").glob("PRSA_Data_*.csv")):
+        station = path.name.split("_")[2]
+        out[f"beijing/{station}/PM2.5"] = read_beijing(path, "PM2.5")
+    traffic = folder / "uci_metro_interstate_traffic" / "Metro_Interstate_Traffic_Volume.csv"
+    if traffic.exists():
+        volume = read_series(traffic, time_column="date_time", value_column="traffic_volume", timezone="US/Central")
+        out["i94/traffic_volume"] = volume.resample("1h").mean()
+    for path in sorted((folder / "uci_appliances_energy").glob("energydata_*.csv")):
+        series = read_series(path, time_column="date", value_column="Appliances", timezone="Europe/Brussels")
+        out["appliances/Appliances"] = series.resample("1h").mean()
+    for path in sorted((folder / "wamis_jingwan_river").glob("wl_*.csv")):
+        out["jingwan/water_level_m"] = read_series(path, time_column="ymdh", value_column="wl", timezone="Asia/Seoul")
+    return out
