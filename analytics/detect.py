@@ -54,6 +54,9 @@ class Thresholds:
     spike_max_steps: int = 2
     min_peak_z: float = 4.5  # an episode's strongest point, in robust sd
     usual_peak_z: float = 4.0  # a day's largest score in a series with light tails (see ``tail_scale``)
+    point_z: float = 12.0  # one report beyond both neighbours (see ``point_spikes``)
+    recurring_days: int = 14  # a stretch beginning at the time of day one did on these days before is a habit
+    aftershock_hours: float = 6.0  # a weaker stretch this soon after an episode is part of it
 
 
 def _past_rolling(x: pd.Series, window: int, func: str) -> pd.Series:
@@ -191,6 +194,38 @@ def tail_scale(z: pd.Series, *, steps_per_day: int, usual_peak_z: float, days: i
     return scale
 
 
+def point_spikes(series: pd.Series, *, steps_per_day: int, threshold: float, usual_peak_z: float) -> np.ndarray:
+    """Single reports far from both their neighbours, against how far the series' reports
+    usually are from theirs (robust, over the day before): a river gauge's one wild reading
+    is tiny beside the day's flood range but huge beside its smooth neighbours.
+
+    A point needs a neighbour on each side (the newest report waits for the next); the
+    score is judged against the series' own daily extremes, as ``tail_scale`` does.
+    """
+    y = series.to_numpy(dtype=float)
+    n = len(y)
+    if n < 5:
+        return np.zeros(n, dtype=bool)
+    around = np.full((4, n), np.nan)
+    for row, lag in enumerate((-2, -1, 1, 2)):
+        if lag < 0:
+            around[row, -lag:] = y[:lag]
+        else:
+            around[row, :-lag] = y[lag:]
+    both_sides = np.isfinite(around[1]) & np.isfinite(around[2])
+    with np.errstate(all="ignore"):
+        reference = _median_of_votes(around)
+        gap = y - reference
+        sides = np.minimum(np.abs(y - around[1]), np.abs(y - around[2]))  # far from both, not just one
+    steps = np.abs(np.diff(y))
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    floor = float(np.median(steps)) if steps.size else 1e-6
+    spread = _past_rolling(pd.Series(np.abs(gap)), steps_per_day, "median").to_numpy() * MAD_SCALE
+    score = pd.Series(np.minimum(np.abs(gap), sides) / np.maximum(np.nan_to_num(spread, nan=floor), floor))
+    score = score / tail_scale(score, steps_per_day=steps_per_day, usual_peak_z=usual_peak_z)
+    return np.asarray((score > threshold).to_numpy() & both_sides & np.isfinite(y))
+
+
 def breaches(z: pd.Series, *, threshold: float) -> pd.Series:
     return z.abs() > threshold
 
@@ -277,12 +312,17 @@ def _unusual_repeats(runs: pd.Series, series: pd.Series, steps_per_day: int) -> 
     known = earlier.notna().to_numpy()
     counts = series.value_counts()
     common = counts.index[counts > 0.05 * len(series)]  # a counter's zero, a light's off: never "stuck"
+    values = series.dropna().to_numpy(dtype=float)
+    # with no earlier day to compare (a series' first day), its own habit: a sensor whose
+    # reports almost never repeat the one before does not hold one value for half an hour
+    rarely_repeats = len(values) > 1 and float(np.mean(values[1:] == values[:-1])) < 0.05
     keep = np.zeros(len(series), dtype=bool)
     for a, b in _runs(runs.to_numpy(dtype=bool), 0):
         seen = known[a : b + 1]
         if series.iloc[a] in common:
             continue
-        if seen.sum() >= 2 and changing[a : b + 1][seen].mean() >= 0.5:
+        compared = seen.sum() >= 2 and changing[a : b + 1][seen].mean() >= 0.5
+        if compared or (seen.sum() < 2 and rarely_repeats):
             keep[a : b + 1] = True
     return pd.Series(keep, index=series.index)
 
@@ -371,15 +411,22 @@ def detect(
     flags |= noise_bursts(z, window=t.noise_window, ratio=t.noise_ratio)
     wild = np.zeros(len(series), dtype=bool)
     if extremes is not None:
-        wild = bucket_outliers(series, *extremes, threshold=t.breach_z, window=steps_per_day).to_numpy()
+        wild = bucket_outliers(series, *extremes, threshold=t.breach_z, window=steps_per_day).to_numpy().copy()
         flags |= wild
+    lone = point_spikes(series, steps_per_day=steps_per_day, threshold=t.point_z, usual_peak_z=t.usual_peak_z)
+    wild |= lone
+    flags |= lone
     flags &= ~frozen & series.notna()
     residual = (series - expected).to_numpy(dtype=float)
     zs = z.to_numpy(dtype=float)
+    stretches: list[tuple[int, int, float]] = []
     for a, b in _runs(flags.to_numpy(), t.merge_gap_steps):
         peak_z = float(np.max(np.abs(np.nan_to_num(zs[a : b + 1]))))
         if peak_z < t.min_peak_z and not wild[a : b + 1].any():
             continue  # a long, mild wander (weather one sensor feels more): not worth an alarm
+        stretches.append((a, b, peak_z))
+    folded = _fold_aftershocks(stretches, gap_steps=int(t.aftershock_hours * steps_per_day / 24))
+    for a, b, peak_z in _drop_recurring(folded, residual, steps_per_day=steps_per_day, days=t.recurring_days):
         chunk = residual[a : b + 1]
         kind = classify(chunk, spike_max_steps=t.spike_max_steps)
         worst = int(np.nanargmax(np.abs(chunk)))
@@ -392,6 +439,48 @@ def detect(
         )
         out.append(Episode(series.index[a], series.index[b], kind, severity, words))
     return sorted(out, key=lambda e: (e.start, e.kind))
+
+
+def _drop_recurring(
+    stretches: list[tuple[int, int, float]], residual: np.ndarray, *, steps_per_day: int, days: int
+) -> list[tuple[int, int, float]]:
+    """The stretches less those that begin at the time of day (within half an hour) stretches
+    moving the same way began on two or more of the ``days`` before: a pump that starts
+    every evening, a weekly delivery, a nightly backup are the series' own habits, alarmed
+    the first times and not again. (One earlier match is not a habit: with a few episodes a
+    fortnight, a new fault would share a time of day with an old one too often.)"""
+    tolerance = max(1, steps_per_day // 48)
+    out: list[tuple[int, int, float]] = []
+    seen: list[tuple[int, float]] = []  # (start, direction) of every earlier stretch
+    for a, b, peak in stretches:
+        direction = float(np.sign(np.nanmean(residual[a : b + 1])))
+        recurring = (
+            sum(
+                0 < a - start <= days * steps_per_day
+                and min((a - start) % steps_per_day, -(a - start) % steps_per_day) <= tolerance
+                and sign == direction
+                for start, sign in seen
+            )
+            >= 2
+        )
+        seen.append((a, direction))
+        if not recurring:
+            out.append((a, b, peak))
+    return out
+
+
+def _fold_aftershocks(stretches: list[tuple[int, int, float]], *, gap_steps: int) -> list[tuple[int, int, float]]:
+    """Fold a flagged stretch into the one before when it begins within ``gap_steps`` of its
+    end and is no stronger: the tremors after a disturbance are part of it, one alarm
+    (a stronger one is news, and stays its own)."""
+    out: list[tuple[int, int, float]] = []
+    for a, b, peak in stretches:
+        if out and a - out[-1][1] <= gap_steps and peak <= out[-1][2]:
+            first, _, strongest = out[-1]
+            out[-1] = (first, b, strongest)
+        else:
+            out.append((a, b, peak))
+    return out
 
 
 def scores(
