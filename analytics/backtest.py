@@ -87,7 +87,11 @@ def origins_of(
         and missing[origin + horizon_steps] == missing[origin]
     ]
     if len(valid) < count:
-        raise SeriesError(f"{len(valid)} usable origins; the backtest needs {count}")
+        raise SeriesError(
+            f"{len(valid)} usable forecast origins in {len(values)} steps (each needs {history_steps} steps of "
+            f"history at most {max_missing:.0%} missing, then {horizon_steps} complete steps); the backtest "
+            f"needs {count}: ask for fewer origins or a shorter history"
+        )
     # spread over the whole span, each at least one horizon from the next
     picks = np.linspace(0, len(valid) - 1, count).round().astype(int)
     return [valid[i] for i in picks]

@@ -27,7 +27,7 @@ import pandas as pd
 
 from analytics.errors import CsvError
 
-_TIME_NAMES = ("timestamp", "time", "datetime", "date_time", "date", "ts", "시간", "일시", "측정일시")
+_TIME_NAMES = ("timestamp", "time", "datetime", "date_time", "date", "ts", "ymdh", "시간", "일시", "측정일시")
 _HOUR_24 = re.compile(r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2})[ T]24(:00(:00)?)?\s*$")
 _COMPACT = re.compile(r"^\s*(\d{8})(\d{2})\s*$")  # YYYYMMDDHH, hours 01..24
 _INDEX_NAMES = ("index", "idx", "id", "row", "no", "no.", "번호", "순번")  # a counter under these names is no value

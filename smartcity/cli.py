@@ -162,7 +162,7 @@ def _class(settings: Settings, args: argparse.Namespace) -> int:
 def _analytics(settings: Settings, args: argparse.Namespace) -> int:
     from smartcity import analytics_commands, services
 
-    if args.action in ("detect", "forecast") and not args.csv:
+    if args.action in ("detect", "forecast", "evaluate") and not args.csv:
         raise SmartcityError(f"analytics {args.action} needs --csv PATH (a file with a time and a value column)")
     if args.action == "score":
         return analytics_commands.score(settings, args)
@@ -170,6 +170,8 @@ def _analytics(settings: Settings, args: argparse.Namespace) -> int:
         return analytics_commands.detect_csv(settings, args)
     if args.action == "forecast":
         return analytics_commands.forecast_csv(settings, args)
+    if args.action == "evaluate":
+        return analytics_commands.evaluate_csv(settings, args)
     return services.run_analytics(settings, once=args.action == "run")
 
 
@@ -340,13 +342,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_class)
 
     p = sub.add_parser("analytics", help="forecasts and anomalies")
-    p.add_argument("action", choices=["run", "loop", "score", "detect", "forecast"])
-    p.add_argument("--csv", help="detect/forecast: a CSV file with a time column and a value column")
-    p.add_argument("--time-column", help="detect/forecast: the time column's name (found when left out)")
-    p.add_argument("--value-column", help="detect/forecast: the value column's name (found when left out)")
-    p.add_argument("--horizon", type=int, default=24, help="forecast: steps ahead (the file's own step)")
-    p.add_argument("--timezone", help="detect/forecast: the zone of times without an offset (the city's by default)")
-    p.add_argument("--format", choices=["csv", "json"], default="csv", help="detect/forecast: output format")
+    p.add_argument("action", choices=["run", "loop", "score", "detect", "forecast", "evaluate"])
+    p.add_argument("--csv", help="detect/forecast/evaluate: a CSV file with a time column and a value column")
+    p.add_argument("--time-column", help="detect/forecast/evaluate: the time column's name (found when left out)")
+    p.add_argument("--value-column", help="detect/forecast/evaluate: the value column's name (found when left out)")
+    p.add_argument("--horizon", type=int, default=24, help="forecast/evaluate: steps ahead (the file's own step)")
+    p.add_argument("--timezone", help="--csv: the zone of times without an offset (the city's by default)")
+    p.add_argument("--format", choices=["csv", "json"], default="csv", help="detect/forecast/evaluate: output format")
+    p.add_argument("--origins", type=int, default=20, help="evaluate: forecast origins spread over the file")
+    p.add_argument("--history-days", type=float, default=28.0, help="evaluate: days of history each origin sees")
     p.add_argument("--run", help="score: the simulator run to score (the latest by default)")
     p.add_argument("--devices", default="%", help="score: a LIKE pattern of device ids")
     p.add_argument("--json", action="store_true", help="score: print the figures as JSON")
