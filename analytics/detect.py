@@ -54,6 +54,7 @@ class Thresholds:
     spike_max_steps: int = 2
     min_peak_z: float = 4.5  # an episode's strongest point, in robust sd
     usual_peak_z: float = 4.0  # a day's largest score in a series with light tails (see ``tail_scale``)
+    usual_body_z: float = 3.0  # a day's 95th-percentile score in an ordinary series
     point_z: float = 12.0  # one report beyond both neighbours (see ``point_spikes``)
     recurring_days: int = 14  # a stretch beginning at the time of day one did on these days before is a habit
     aftershock_hours: float = 6.0  # a weaker stretch this soon after an episode is part of it
@@ -171,10 +172,12 @@ def robust_z(series: pd.Series, expected: pd.Series, *, window: int) -> pd.Serie
     return residual / spread.clip(lower=_spread_floor(series))
 
 
-def tail_scale(z: pd.Series, *, steps_per_day: int, usual_peak_z: float, days: int = 7) -> np.ndarray:
+def tail_scale(
+    z: pd.Series, *, steps_per_day: int, usual_peak_z: float, days: int = 7, quantile: float = 1.0
+) -> np.ndarray:
     """How much heavier than usual a series' tails are, at each point: the median of the
-    largest absolute score of each of the ``days`` whole days before it, over ``usual_peak_z``
-    (never below 1; 1 through the first day).
+    largest absolute score (or its ``quantile``) of each of the ``days`` whole days before
+    it, over ``usual_peak_z`` (never below 1; 1 through the first day).
 
     A server's CPU that spikes to 100 every night, a disk written in bursts: their robust
     scores reach tens of robust sd every day, and a fixed threshold would alarm every day.
@@ -187,7 +190,7 @@ def tail_scale(z: pd.Series, *, steps_per_day: int, usual_peak_z: float, days: i
     scale = np.ones(n)
     if whole < 1:
         return scale
-    peaks = values[: whole * steps_per_day].reshape(whole, steps_per_day).max(axis=1)
+    peaks = np.quantile(values[: whole * steps_per_day].reshape(whole, steps_per_day), quantile, axis=1)
     for day in range(1, whole + 1):
         usual = float(np.median(peaks[max(0, day - days) : day]))
         scale[day * steps_per_day : (day + 1) * steps_per_day] = max(1.0, usual / usual_peak_z)
@@ -406,9 +409,12 @@ def detect(
         out.append(Episode(series.index[a], series.index[b], "stuck", round((b - a + 1) / t.stuck_min_steps, 2), words))
     if common_z is not None:
         z = z - common_z.reindex(z.index).fillna(0.0)
+    # points are judged against the series' own daily extremes, stretches against its
+    # ordinary days (a server's nightly spikes must not hide a sustained change)
+    sustained = z / tail_scale(z, steps_per_day=steps_per_day, usual_peak_z=t.usual_body_z, quantile=0.95)
     z = z / tail_scale(z, steps_per_day=steps_per_day, usual_peak_z=t.usual_peak_z)
-    flags = breaches(z, threshold=t.breach_z) | cusum(z, k=t.cusum_k, h=t.cusum_h)
-    flags |= noise_bursts(z, window=t.noise_window, ratio=t.noise_ratio)
+    flags = breaches(z, threshold=t.breach_z) | cusum(sustained, k=t.cusum_k, h=t.cusum_h)
+    flags |= noise_bursts(sustained, window=t.noise_window, ratio=t.noise_ratio)
     wild = np.zeros(len(series), dtype=bool)
     if extremes is not None:
         wild = bucket_outliers(series, *extremes, threshold=t.breach_z, window=steps_per_day).to_numpy().copy()
