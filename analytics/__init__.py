@@ -4,6 +4,7 @@
 
 __all__ = [
     "aggregate",
+    "backtest",
     "csvfile",
     "detect",
     "episodes",

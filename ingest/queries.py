@@ -18,6 +18,7 @@ CLEAR_STAGING = "DELETE FROM ingest_staging"
 CLEAR_LATEST_STAGING = "DELETE FROM ingest_latest"
 COPY_LATEST = "COPY ingest_latest (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
 
+ANY_READING = "SELECT EXISTS (SELECT 1 FROM readings)"
 COPY_READINGS = "COPY readings (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
 COPY_STAGING = "COPY ingest_staging (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
 READING_TYPES = ("timestamptz", "text", "text", "float8")

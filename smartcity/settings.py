@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     sim_devices: int = Field(default=40, ge=1)
     sim_interval_s: float = Field(default=5.0, gt=0)
     sim_seed: int = 42
+    demo_history_days: float = Field(
+        default=14.0, ge=0, le=366, description="`smartcity up` on an empty database first writes this much history"
+    )
+    demo_history_anomaly_rate: float = Field(default=0.3, ge=0, le=50, description="labelled anomalies per device-day")
     analytics_interval_s: float = Field(default=30.0, gt=0)
     analytics_forecast_interval_s: float = Field(default=3600.0, gt=0)
     analytics_workers: int = Field(default=2, ge=1, le=64)

@@ -168,6 +168,27 @@ def run_backfill(
     return 0
 
 
+def fill_history_if_empty(settings: Settings) -> bool:
+    """On a database without a single reading, write ``demo_history_days`` of the district's
+    history (labelled anomalies included) up to now, so the first analytics pass already
+    forecasts and finds episodes; the live simulator then carries on from now. Returns
+    whether history was written."""
+    from ingest import queries as ingest_queries
+
+    if settings.demo_history_days <= 0:
+        return False
+    with psycopg.connect(settings.database_dsn()) as conn:
+        row = conn.execute(ingest_queries.ANY_READING).fetchone()
+    if row is not None and bool(row[0]):
+        return False
+    print(f"database empty: writing {settings.demo_history_days:g} days of the city's history first", flush=True)
+    run_backfill(
+        settings, days=settings.demo_history_days, devices=None, seed=None,
+        anomaly_rate=settings.demo_history_anomaly_rate,
+    )  # fmt: skip
+    return True
+
+
 def _end_time(text: str) -> float:
     """Epoch seconds of an ISO 8601 time (UTC when it names no zone)."""
     try:

@@ -1,6 +1,7 @@
 """``smartcity up``: the whole city in one command, stopped cleanly by Ctrl-C.
 
-Starts the local stack, migrates, loads the default district if missing, then runs
+Starts the local stack, migrates, loads the default district if missing, writes a few
+weeks of history when the database holds no reading yet, then runs
 ingest, the simulator, the analytics loop and the dashboard as child processes of
 this one, each the same ``smartcity`` command a user could run alone.
 """
@@ -16,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 
-from smartcity import db, operators, stack, twin_commands
+from smartcity import db, operators, simulation, stack, twin_commands
 from smartcity.errors import SmartcityError
 from smartcity.settings import Settings
 
@@ -38,6 +39,7 @@ def run_city(settings: Settings, *, duration_s: float | None = None) -> int:
     if applied:
         print(f"database: applied {', '.join(applied)}", flush=True)
     twin_commands.load_district(settings, district=settings.district, only_if_missing=True)
+    simulation.fill_history_if_empty(settings)  # a city with a past: forecasts and episodes from the first pass
     operator_note = _demo_operator(settings)
 
     stop = threading.Event()

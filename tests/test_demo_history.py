@@ -1,0 +1,49 @@
+"""`smartcity up` on an empty database starts a city that already has a past (real database)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import psycopg
+import pytest
+
+from smartcity import db, simulation, twin_commands
+from smartcity.settings import Settings
+
+
+def test_an_empty_database_is_given_a_past_once_and_a_used_one_never(settings: Settings, dsn: str) -> None:
+    if "dbname=smartcity" not in dsn:
+        pytest.skip("needs the local test cluster, where a scratch database can be created")
+    name = f"demo_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    fresh = settings.model_copy(
+        update={"dsn": dsn.replace("dbname=smartcity", f"dbname={name}"), "demo_history_days": 2.0, "sim_devices": 8}
+    )
+    try:
+        db.migrate(fresh.database_dsn())
+        twin_commands.load_district(fresh, district="goyang")
+        assert simulation.fill_history_if_empty(fresh.model_copy(update={"demo_history_days": 0.0})) is False
+        started = time.time()
+        assert simulation.fill_history_if_empty(fresh) is True
+        with psycopg.connect(fresh.database_dsn()) as conn:
+            row = conn.execute(
+                "SELECT count(*), count(DISTINCT device_id), extract(epoch FROM min(time)), "
+                "extract(epoch FROM max(time)) FROM readings"
+            ).fetchone()
+            assert row is not None
+            count, devices, first, last = int(row[0]), int(row[1]), float(row[2]), float(row[3])
+            assert devices == 8 and count > 8 * 2 * 288  # every device, every 5 minutes, for two days
+            assert started - 2 * 86400 - 600 <= first and started - 600 <= last <= started + 1
+            labelled = conn.execute("SELECT count(*) FROM sim_anomalies WHERE run_id LIKE 'backfill-%%'").fetchone()
+            assert labelled is not None and int(labelled[0]) > 0, "the past has no labelled anomalies"
+            marked = conn.execute("SELECT count(*) FROM rollup_log").fetchone()
+            assert marked is not None and int(marked[0]) > 0, "the past's hours were not marked for the rollups"
+        assert simulation.fill_history_if_empty(fresh) is False  # a database with readings is never refilled
+        with psycopg.connect(fresh.database_dsn()) as conn:
+            again = conn.execute("SELECT count(*) FROM readings").fetchone()
+            assert again is not None and int(again[0]) == count
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
