@@ -186,6 +186,10 @@ def fill_history_if_empty(settings: Settings) -> bool:
         settings, days=settings.demo_history_days, devices=None, seed=None,
         anomaly_rate=settings.demo_history_anomaly_rate,
     )  # fmt: skip
+    # the past's rollups before the city goes live, so the live hours never queue behind it
+    from smartcity import storage_commands
+
+    storage_commands.rollup(settings)
     return True
 
 
