@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from analytics.csvfile import read_csv_series
-from smartcity.cli import main
+from tests.fixtures.cli import run_cli as _run
 
 
 def _write(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def _run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_hours_01_to_24_keep_the_24_00_row_as_the_next_midnight(tmp_path: Path) -> None:

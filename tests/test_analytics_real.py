@@ -3,8 +3,6 @@ tails, lone wild reports and habits (known answers, no servers)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,7 @@ from analytics.backtest import backtest, origins_of
 from analytics.detect import detect, point_spikes, tail_scale
 from analytics.errors import SeriesError
 from analytics.forecast import forecast, seasonal_naive
-from smartcity.cli import main
+from tests.fixtures.cli import run_cli as _run
 
 DATA = Path(__file__).parent / "data" / "series"
 
@@ -150,13 +148,6 @@ def test_tremors_after_a_disturbance_are_one_episode() -> None:
     series.iloc[at + 40] += 20
     found = [e for e in detect(series, steps_per_day=288) if e.start >= index[7 * 288]]
     assert len(found) == 1 and found[0].start == index[at] and found[0].end >= index[at + 40]
-
-
-def _run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_evaluate_backtests_any_csv_and_names_what_it_cannot_do(tmp_path: Path) -> None:
