@@ -168,6 +168,10 @@ def run_backfill(
     return 0
 
 
+EVENTFUL_HOURS = 6.0  # the past's last hours, as far back as analytics writes episodes from
+EVENTFUL_ANOMALY_RATE = 2.0  # labelled anomalies per device-day in them
+
+
 def fill_history_if_empty(settings: Settings) -> bool:
     """On a database without a single reading, write ``demo_history_days`` of the district's
     history (labelled anomalies included) up to now, so the first analytics pass already
@@ -182,9 +186,19 @@ def fill_history_if_empty(settings: Settings) -> bool:
     if row is not None and bool(row[0]):
         return False
     print(f"database empty: writing {settings.demo_history_days:g} days of the city's history first", flush=True)
+    # the last hours are eventful: analytics writes the episodes of the last six hours, and
+    # the first pass should have some to show whatever the seed planned for the weeks before
+    now = time.time()
+    eventful_s = min(EVENTFUL_HOURS * 3600.0, settings.demo_history_days * 86400.0)
+    quiet_days = settings.demo_history_days - eventful_s / 86400.0
+    if quiet_days > 0:
+        run_backfill(
+            settings, days=quiet_days, devices=None, seed=None, anomaly_rate=settings.demo_history_anomaly_rate,
+            end=datetime.fromtimestamp(now - eventful_s, UTC).isoformat(),
+        )  # fmt: skip
     run_backfill(
-        settings, days=settings.demo_history_days, devices=None, seed=None,
-        anomaly_rate=settings.demo_history_anomaly_rate,
+        settings, days=eventful_s / 86400.0, devices=None, seed=None, anomaly_rate=EVENTFUL_ANOMALY_RATE,
+        end=datetime.fromtimestamp(now, UTC).isoformat(),
     )  # fmt: skip
     # the past's rollups before the city goes live, so the live hours never queue behind it
     from smartcity import storage_commands
