@@ -26,6 +26,8 @@ from analytics.score import WINDOW_COLUMNS
 
 log = logging.getLogger(__name__)
 
+RECENT_EPISODES = timedelta(hours=6)  # a pass writes only the episodes ending this recently
+
 
 @dataclass(frozen=True)
 class AnalyticsConfig:
@@ -37,7 +39,7 @@ class AnalyticsConfig:
     horizon_steps: int = 24  # a day of hours
     season_steps: int = 24
     devices: str = "%"  # a LIKE pattern: the series this pass covers (all by default)
-    recent: timedelta | None = timedelta(hours=6)  # only episodes ending this recently are written
+    recent: timedelta | None = RECENT_EPISODES
     workers: int = 1
     dask_address: str | None = None
     timezone: str | None = "Asia/Seoul"  # the city's: working days and weekends are local

@@ -66,9 +66,9 @@ def nab(folder: Path, windows_file: Path, *, category: str = "") -> NabResult:
         learnt = series.index[min(int(0.15 * len(series)), 750)]
         episodes = detect(series, steps_per_day=steps_per_day(series))
         starts = [e.start for e in episodes if e.kind != "dropout" and e.start >= learnt]
-        spans_utc = [(a.tz_localize("UTC"), b.tz_localize("UTC")) for a, b in spans]
-        hit, false = score.window_recall(starts, [(a, b) for a, b in spans_utc if b >= learnt])
-        total, found, false_alarms = total + sum(b >= learnt for _, b in spans_utc), found + hit, false_alarms + false
+        scored = [(a.tz_localize("UTC"), b.tz_localize("UTC")) for a, b in spans if b.tz_localize("UTC") >= learnt]
+        hit, false = score.window_recall(starts, scored)
+        total, found, false_alarms = total + len(scored), found + hit, false_alarms + false
         weeks += (series.index[-1] - learnt) / pd.Timedelta(days=7)
     return NabResult(total, found, false_alarms, weeks)
 

@@ -168,7 +168,6 @@ def run_backfill(
     return 0
 
 
-EVENTFUL_HOURS = 6.0  # the past's last hours, as far back as analytics writes episodes from
 EVENTFUL_ANOMALY_RATE = 2.0  # labelled anomalies per device-day in them
 
 
@@ -177,6 +176,7 @@ def fill_history_if_empty(settings: Settings) -> bool:
     history (labelled anomalies included) up to now, so the first analytics pass already
     forecasts and finds episodes; the live simulator then carries on from now. Returns
     whether history was written."""
+    from analytics.jobs import RECENT_EPISODES
     from ingest import queries as ingest_queries
 
     if settings.demo_history_days <= 0:
@@ -186,10 +186,10 @@ def fill_history_if_empty(settings: Settings) -> bool:
     if row is not None and bool(row[0]):
         return False
     print(f"database empty: writing {settings.demo_history_days:g} days of the city's history first", flush=True)
-    # the last hours are eventful: analytics writes the episodes of the last six hours, and
-    # the first pass should have some to show whatever the seed planned for the weeks before
+    # the last hours are eventful: analytics writes only the episodes ending that recently,
+    # and the first pass should have some to show whatever the seed planned for the weeks before
     now = time.time()
-    eventful_s = min(EVENTFUL_HOURS * 3600.0, settings.demo_history_days * 86400.0)
+    eventful_s = min(RECENT_EPISODES.total_seconds(), settings.demo_history_days * 86400.0)
     quiet_days = settings.demo_history_days - eventful_s / 86400.0
     if quiet_days > 0:
         run_backfill(
