@@ -13,12 +13,32 @@ from dash import dcc, html
 from flask import Response, request
 
 from dashboard import auth, queries
+from dashboard.controls import aria
 
 HERE = Path(__file__).resolve().parent
 # deck.gl's core, layers and JSON converter, built by scripts/build-deck from deckjs/entry.js
 # (0.8 MB; pydeck's notebook bundle is 4.3 MB, most of it basemap code we never use)
 DECK_BUNDLE = HERE / "deckjs" / "deck.min.js"
 DECK_URL = "/_smartcity/deck.js"
+
+
+# Dash's page, with the document's language (Korean, the city's; a page in English sets its
+# own) and no footer element around the scripts (a landmark with nothing to read).
+INDEX = """<!DOCTYPE html>
+<html lang="ko">
+<head>
+{%metas%}
+<title>{%title%}</title>
+{%favicon%}
+{%css%}
+</head>
+<body>
+{%app_entry%}
+{%config%}
+{%scripts%}
+{%renderer%}
+</body>
+</html>"""
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,7 @@ def create_app(config: DashboardConfig) -> dash.Dash:
         update_title=None,  # type: ignore[arg-type]
         suppress_callback_exceptions=True,
         compress=True,  # gzip for scripts and callback answers (flask-compress)
+        index_string=INDEX,
     )
     app.server.config["SMARTCITY"] = config
     # Streamed responses (the small assets) are left alone: compressing them reads the
@@ -101,19 +122,20 @@ def _layout() -> html.Div:
         ]
     return html.Div(
         [
-            html.Div(
+            html.Header(
                 [
-                    html.H1("고양 스마트시티센터 · Goyang Smart City Center"),
+                    html.P("고양 스마트시티센터 · Goyang Smart City Center", className="sc-brand"),
                     html.Nav(
                         [
                             *(dcc.Link(p["name"], href=p["relative_path"]) for p in dash.page_registry.values()),
                             *account,
                         ],
                         className="sc-nav",
+                        **aria(label="pages · 페이지"),
                     ),
                 ],
                 className="sc-header",
             ),
-            dash.page_container,
+            html.Main(dash.page_container, id="sc-main"),
         ]
     )

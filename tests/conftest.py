@@ -5,4 +5,4 @@ Addresses come from ``SMARTCITY_TEST_DSN`` and ``SMARTCITY_TEST_MQTT``
 stack under ``.smartcity/test-stack`` on free ports and stops it at the end.
 """
 
-pytest_plugins = ["tests.fixtures.stack", "tests.fixtures.services"]
+pytest_plugins = ["tests.fixtures.stack", "tests.fixtures.services", "tests.fixtures.browser"]

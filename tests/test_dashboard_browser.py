@@ -4,90 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import psycopg
 import pytest
 from PIL import Image, ImageStat
-from werkzeug.security import generate_password_hash
-from werkzeug.serving import make_server
 
-from dashboard import queries
-from dashboard.app import DashboardConfig, create_app
-from ingest.registry import register_sited
 from smartcity import _mosquitto
-from tests.fixtures.stack import free_port
-from twin import store
-from twin.district import build_district
-from twin.files import default_layers
+from tests.fixtures.browser import OPERATOR, SHOTS, STUDENT_PASSWORD, open_page, sign_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-CHROMIUM = os.environ.get("SMARTCITY_CHROMIUM", "/usr/bin/chromium")
-SHOTS = Path(
-    os.environ.get("SMARTCITY_SCREENSHOTS", Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots")
-)
-OPERATOR = ("opsadmin", "operator-test-password")
-STUDENT_PASSWORD = "ana-test-password"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def dashboard_url(dsn: str) -> Iterator[str]:
-    district = build_district(*default_layers(), n_devices=40)
-    with psycopg.connect(dsn) as conn:
-        store.save_district(conn, district, register=register_sited)
-        now = datetime.now(UTC)
-        with conn.cursor() as cur:
-            for i, device_id in enumerate(district.sites["device_id"]):
-                cur.execute(
-                    "INSERT INTO latest_readings (device_id, metric, time, value) VALUES (%s, %s, %s, %s) "
-                    "ON CONFLICT (device_id, metric) DO UPDATE SET value = excluded.value, time = excluded.time",
-                    (device_id, "pm25_ugm3" if device_id.startswith("air") else "power_kw", now, 10.0 + i),
-                )
-                cur.execute(
-                    "INSERT INTO readings (time, device_id, metric, value) VALUES (%s, %s, %s, %s) "
-                    "ON CONFLICT DO NOTHING",
-                    (now, device_id, "pm25_ugm3" if device_id.startswith("air") else "power_kw", 10.0 + i),
-                )
-        conn.commit()
-    operators = {OPERATOR[0]: generate_password_hash(OPERATOR[1])}
-    app = create_app(DashboardConfig(dsn=dsn, district="goyang", refresh_s=2, secret_key="t" * 32, operators=operators))
-    port = free_port()
-    server = make_server("127.0.0.1", port, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    queries.close_pools()  # its threads would outlive the module, retrying a restarted database
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(autouse=True)
-def _close_pages(browser: object) -> Iterator[None]:
-    """Every page a test opened is closed after it, passed or failed: a page left open polls the
-    server every refresh and slows every test after it on a small machine."""
-    yield
-    for context in list(browser.contexts):  # type: ignore[attr-defined]
-        context.close()
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.usefixtures("close_pages")]
 
 
 def test_operations_map_renders_offline_without_console_errors(dashboard_url: str, browser: object) -> None:
@@ -172,7 +100,7 @@ def test_class_page_lists_a_students_accepted_and_rejected_messages(
     page.goto(f"{dashboard_url}/class?c={class_id}&s=ana")
     page.wait_for_selector("#class-signin", timeout=20000)  # nothing of anyone's before signing in
     assert page.locator("#class-accepted-table").count() == 0
-    _sign_in(page, dashboard_url, f"{class_id}.ana", STUDENT_PASSWORD, "/class")
+    sign_in(page, dashboard_url, f"{class_id}.ana", STUDENT_PASSWORD, "/class")
     page.goto(f"{dashboard_url}/class?c={class_id}&s=bob")  # asking for a classmate shows oneself
     page.wait_for_selector("#class-accepted-table", timeout=20000)
     assert f"esp-{tag}" in page.inner_text("#class-accepted-table")
@@ -183,14 +111,6 @@ def test_class_page_lists_a_students_accepted_and_rejected_messages(
     page.screenshot(path=str(SHOTS / "class.png"))
     assert errors == [], errors
     page.close()
-
-
-def _sign_in(page: object, base: str, username: str, password: str, next_path: str) -> None:
-    page.goto(f"{base}/login?next={next_path}")  # type: ignore[attr-defined]
-    page.fill("#login-username", username)  # type: ignore[attr-defined]
-    page.fill("#login-password", password)  # type: ignore[attr-defined]
-    page.click("#login-submit")  # type: ignore[attr-defined]
-    page.wait_for_selector("#nav-user", timeout=20000)  # type: ignore[attr-defined]
 
 
 def _acknowledged(dsn: str, anomaly_id: int) -> bool:
@@ -223,7 +143,7 @@ def test_operations_refuses_an_acknowledgement_without_login_and_accepts_it_afte
         dashboard_url + "/_dash-update-component", data="{}", headers={"Origin": "http://evil.example"}
     )
     assert forged.status == 403
-    _sign_in(page, dashboard_url, *OPERATOR, "/")
+    sign_in(page, dashboard_url, *OPERATOR, "/")
     page.wait_for_selector(button, timeout=20000)
     page.click(button)
     deadline = time.monotonic() + 10
@@ -250,19 +170,6 @@ def test_wall_and_exhibit_need_no_login_and_a_wrong_password_is_refused(dashboar
     page.close()
 
 
-def _open(browser: object, url: str) -> tuple[object, list[str], list[str]]:
-    page = browser.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
-    errors: list[str] = []
-    outside: list[str] = []
-    base = url.split("/", 3)[:3]
-    origin = "/".join(base)
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((origin, "data:")) else None)
-    page.goto(url)
-    return page, errors, outside
-
-
 def _not_blank(page: object, selector: str) -> None:
     image = Image.open(io.BytesIO(page.locator(selector).screenshot())).convert("RGB")  # type: ignore[attr-defined]
     pixels = np.asarray(image, dtype=np.int16)
@@ -278,7 +185,7 @@ def _not_blank(page: object, selector: str) -> None:
 def test_every_page_loads_offline_without_console_errors_and_draws_its_map(
     dashboard_url: str, browser: object, path: str, shot: str, canvas: str
 ) -> None:
-    page, errors, outside = _open(browser, dashboard_url + path)
+    page, errors, outside = open_page(browser, dashboard_url + path)
     page.wait_for_selector(canvas, timeout=20000)  # type: ignore[attr-defined]
     page.wait_for_timeout(2000)  # type: ignore[attr-defined]
     _not_blank(page, canvas.split(" ", maxsplit=1)[0])
@@ -290,7 +197,7 @@ def test_every_page_loads_offline_without_console_errors_and_draws_its_map(
 
 
 def test_clicking_a_building_opens_its_panel_with_its_sensors(dashboard_url: str, browser: object, dsn: str) -> None:
-    page, errors, _ = _open(browser, dashboard_url + "/")
+    page, errors, _ = open_page(browser, dashboard_url + "/")
     page.wait_for_selector("#ops-map canvas", timeout=20000)  # type: ignore[attr-defined]
     page.wait_for_function("document.getElementById('ops-kpi-devices').textContent.trim() !== '–'", timeout=20000)  # type: ignore[attr-defined]
     page.wait_for_timeout(1500)  # type: ignore[attr-defined]
@@ -315,7 +222,7 @@ def test_clicking_a_building_opens_its_panel_with_its_sensors(dashboard_url: str
 
 
 def test_exhibit_switches_language_and_finds_a_parcel(dashboard_url: str, browser: object) -> None:
-    page, errors, _ = _open(browser, dashboard_url + "/exhibit?idle=600")  # no attract loop in this test
+    page, errors, _ = open_page(browser, dashboard_url + "/exhibit?idle=600")  # no attract loop in this test
     page.wait_for_selector("#exh-title", timeout=20000)  # type: ignore[attr-defined]
     page.wait_for_function("document.getElementById('exh-title').textContent.includes('스마트시티')", timeout=20000)  # type: ignore[attr-defined]
     for button in ("#exh-ko", "#exh-en", "#exh-lookup-go"):
@@ -335,7 +242,7 @@ def test_exhibit_switches_language_and_finds_a_parcel(dashboard_url: str, browse
 
 
 def test_exhibit_attract_loop_starts_when_idle_and_a_touch_ends_it(dashboard_url: str, browser: object) -> None:
-    page, errors, _ = _open(browser, dashboard_url + "/exhibit?idle=3")
+    page, errors, _ = open_page(browser, dashboard_url + "/exhibit?idle=3")
     page.wait_for_selector("#exh-root.attract", timeout=30000)  # type: ignore[attr-defined]
     assert page.locator(".exh-attract").is_visible()  # type: ignore[attr-defined]
     # The loop comes back after three idle seconds, and a busy CI machine may draw no frame
@@ -372,7 +279,7 @@ def test_wall_shows_the_stale_banner_without_the_database_and_clears_it_when_bac
             )
 
     fresh_reading()
-    page, _, _ = _open(browser, dashboard_url + "/wall")
+    page, _, _ = open_page(browser, dashboard_url + "/wall")
     page.wait_for_selector("#wall-map canvas", state="attached", timeout=30000)  # type: ignore[attr-defined]
     assert not page.locator("#wall-banner.visible").count()  # type: ignore[attr-defined]
     started = time.monotonic()

@@ -4,10 +4,12 @@ and stops it cleanly."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -92,6 +94,7 @@ def test_up_runs_the_city_and_ctrl_c_stops_it(settings: Settings) -> None:
                 time.sleep(0.5)
         assert rolled > 0, "the storage service did not bring the rollups up to date"
         _the_wall_has_a_forecast_band_and_an_anomaly(dsn, started, within_s=120.0)
+        _a_student_publishes_and_drives_their_sensor(env, dsn)
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
@@ -131,3 +134,102 @@ def _the_wall_has_a_forecast_band_and_an_anomaly(dsn: str, started: float, *, wi
         queries.close_pools()
     assert band is not None, f"no forecast band on the wall within {within_s:.0f} s of `smartcity up`"
     assert feed is not None, f"no anomaly on the wall within {within_s:.0f} s of `smartcity up`"
+
+
+def _a_student_publishes_and_drives_their_sensor(env: dict[str, str], dsn: str) -> None:
+    """The classroom path against the processes ``smartcity up`` started: a class made with
+    ``smartcity class create`` while the city runs, a student's readings by ``mosquitto_pub``
+    stored and shown on the class page, a refused one explained on their errors topic, and their
+    assigned sensor driven, answered, reported and labelled."""
+    from dashboard import queries
+    from dashboard.colors import PRIMARY_METRIC
+
+    cli = [sys.executable, "-m", "smartcity.cli"]
+    made = subprocess.run(
+        [*cli, "class", "create", "demo1", "--students", "1", "--days", "1"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stdout + made.stderr
+    found = re.search(r"^(demo1\.student01)\s+(\S+)\s+student\s+drives (\S+)$", made.stdout, re.MULTILINE)
+    assert found, made.stdout
+    user, password, device = found.groups()
+    kind = device.split("-", 1)[0]
+    metric = PRIMARY_METRIC[kind][0]
+    port = env["SMARTCITY_MQTT_PORT"]
+    base = ["-V", "mqttv5", "-h", "127.0.0.1", "-p", port, "-u", user, "-P", password]
+    heard: list[str] = []
+    watch = subprocess.Popen(
+        ["mosquitto_sub", *base, "-i", f"{user}:watch", "-t", "class/demo1/student01/#", "-v", "-W", "90"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    reader = threading.Thread(target=lambda: heard.extend(watch.stdout or []), daemon=True)
+    reader.start()
+
+    def publish(topic: str, body: str) -> None:
+        sent = subprocess.run(
+            ["mosquitto_pub", *base, "-i", user, "-q", "1", "-t", topic, "-m", body],
+            capture_output=True, text=True, timeout=20, check=False,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+
+    def within(seconds: float, check: object, what: str) -> None:
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if check():  # type: ignore[operator]
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"{what} within {seconds:.0f} s; the student heard: {heard}")
+
+    try:
+        time.sleep(1.0)  # the watcher is subscribed
+        publish("class/demo1/student01/my-sensor", '{"metrics": {"temperature_c": 21.5}}')
+        publish("class/demo1/student01/my-sensor", '{"metrics": {"temp": 1}}')
+        publish(
+            "class/demo1/student01/control",
+            f'{{"action": "set", "metric": "{metric}", "value": 777, "duration_s": 120}}',
+        )
+        publish("class/demo1/student01/control", '{"action": "fly"}')
+        within(
+            30,
+            lambda: not queries.class_accepted(dsn, "demo1", "student01").query("metric == 'temperature_c'").empty,
+            "the student's reading was not on the class page",
+        )
+        within(30, lambda: not queries.class_rejected(dsn, "demo1", "student01").empty, "no refusal on the class page")
+        within(
+            30, lambda: any("my-sensor/errors" in h and "unknown_metric" in h for h in heard), "no refusal explained"
+        )
+        within(
+            30,
+            lambda: any("control/answer" in h and '"ok":true' in h and device in h for h in heard),
+            "the simulator did not answer the control request",
+        )
+        within(30, lambda: any("control/answer" in h and '"ok":false' in h for h in heard), "a bad request unanswered")
+        with psycopg.connect(dsn) as conn:
+
+            def driven() -> bool:
+                row = conn.execute(
+                    "SELECT count(*) FROM readings WHERE device_id = %s AND metric = %s AND value = 777 "
+                    "AND time > now() - interval '5 minutes'",
+                    (device, metric),
+                ).fetchone()
+                conn.commit()
+                return bool(row and row[0])
+
+            def labelled() -> bool:
+                row = conn.execute(
+                    "SELECT count(*) FROM sim_anomalies WHERE device_id = %s AND metric = %s "
+                    "AND started_at > now() - interval '5 minutes'",
+                    (device, metric),
+                ).fetchone()
+                conn.commit()
+                return bool(row and row[0])
+
+            within(30, driven, f"{device} did not report the value the student set")
+            within(30, labelled, f"the student's change of {device} is not in the ground truth")
+    finally:
+        watch.kill()
+        watch.wait(timeout=10)
+        reader.join(timeout=10)  # it ends at the pipe's end, before the pipe is closed
+        if watch.stdout is not None:
+            watch.stdout.close()
+        queries.close_pools()

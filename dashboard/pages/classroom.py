@@ -17,6 +17,7 @@ from flask import current_app
 from contract.topics import class_filter, class_topic
 from dashboard import auth, mapspec, queries, scenes
 from dashboard.app import DashboardConfig
+from dashboard.controls import aria
 from dashboard.errors import DataUnavailable
 
 dash.register_page(__name__, path="/class", name="Class", title="Class · 수업")  # type: ignore[no-untyped-call]
@@ -26,11 +27,16 @@ def layout(c: str = "", s: str = "", **_: Any) -> html.Div:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     return html.Div(
         [
+            html.H1("수업 · Class", className="sc-page-title"),
             html.Div(
                 [
-                    dcc.Input(id="class-id", value=c, placeholder="class / 수업", debounce=True, className="sc-input"),
-                    dcc.Input(
-                        id="class-student", value=s, placeholder="student / 학생", debounce=True, className="sc-input"
+                    html.Label(
+                        ["class · 수업", dcc.Input(id="class-id", value=c, debounce=True, className="sc-input")],
+                        className="sc-field",
+                    ),
+                    html.Label(
+                        ["student · 학생", dcc.Input(id="class-student", value=s, debounce=True, className="sc-input")],
+                        className="sc-field",
                     ),
                 ],
                 className="sc-class-form",
@@ -46,7 +52,10 @@ def layout(c: str = "", s: str = "", **_: Any) -> html.Div:
             ),
             html.Div(id="class-howto", className="sc-howto"),
             html.Div(
-                html.Div(id="class-map", style={"position": "absolute", "inset": "0"}), className="sc-map class-map"
+                html.Div(id="class-map", style={"position": "absolute", "inset": "0"}),
+                className="sc-map class-map",
+                role="img",
+                **aria(label="your sensor on the district map · 지도 위의 내 센서"),
             ),
             dcc.Store(id="class-still"),
             dcc.Store(id="class-live"),

@@ -5,6 +5,7 @@ stands still while a visitor looks."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import dash
@@ -13,26 +14,32 @@ from flask import current_app
 
 from dashboard import queries, scenes
 from dashboard.app import DashboardConfig
+from dashboard.controls import aria
 from dashboard.errors import DataUnavailable
 from dashboard.i18n import t
 
 dash.register_page(__name__, path="/exhibit", name="Exhibit", title="Exhibit · 전시")  # type: ignore[no-untyped-call]
 
 
-def layout(idle: str = "60", **_: Any) -> html.Div:
+def layout(idle: str = "60", lang: str = "ko", **_: Any) -> html.Div:
     try:
         idle_s = max(1.0, float(idle))
     except ValueError:
         idle_s = 60.0
+    if math.isnan(idle_s) or idle_s > 86_400:  # NaN or past a day: the default minute
+        idle_s = 60.0
+    first = "en" if lang == "en" else "ko"  # anything else a URL says is the city's own language
     return html.Div(
         [
             html.Div(id="exh-map", className="exh-map"),
             html.Div(
                 [
-                    html.Button("한국어", id="exh-ko", n_clicks=0, className="exh-lang"),
-                    html.Button("English", id="exh-en", n_clicks=0, className="exh-lang"),
+                    html.Button("한국어", id="exh-ko", n_clicks=0, className="exh-lang", lang="ko"),
+                    html.Button("English", id="exh-en", n_clicks=0, className="exh-lang", lang="en"),
                 ],
                 className="exh-langs",
+                role="group",
+                **aria(label="언어 · language"),
             ),
             html.Div([html.H1(id="exh-title"), html.P(id="exh-subtitle")], className="exh-head"),
             html.Div(id="exh-stories", className="exh-stories"),
@@ -46,10 +53,11 @@ def layout(idle: str = "60", **_: Any) -> html.Div:
                 className="exh-lookup",
             ),
             html.Div(
-                [html.Div(id="exh-attract-title"), html.Div(id="exh-attract-sub", className="sub")],
+                [html.Div(id="exh-attract-title"), html.Div(id="exh-attract-sub", className="sub", lang="en")],
                 className="exh-attract",
             ),
-            dcc.Store(id="exh-lang", data="ko"),
+            dcc.Store(id="exh-lang", data=first),
+            html.Div(id="exh-lang-sink", style={"display": "none"}),
             dcc.Store(id="exh-idle", data=idle_s),
             dcc.Store(id="exh-still"),
             dcc.Store(id="exh-live"),
@@ -81,11 +89,25 @@ def choose_language(ko: int, en: int) -> str:
     Output("exh-attract-title", "children"),
     Output("exh-attract-sub", "children"),
     Output("exh-root", "lang"),
+    Output("exh-attract-sub", "lang"),
+    Output("exh-ko", "aria-pressed"),
+    Output("exh-en", "aria-pressed"),
     Input("exh-lang", "data"),
 )
 def words(lang: str) -> tuple[str, ...]:
     keys = ("title", "subtitle", "lookup", "lookup_hint", "lookup_go", "attract", "attract_sub")
-    return (*(t(lang, k) for k in keys), lang)
+    lang = "en" if lang == "en" else "ko"
+    other = "ko" if lang == "en" else "en"  # the attract loop's second line is in the other language
+    pressed = ("false", "true") if lang == "en" else ("true", "false")
+    return (*(t(lang, k) for k in keys), lang, other, *pressed)
+
+
+# The document's own language follows the visitor's choice (screen readers read by it).
+clientside_callback(
+    "function(lang) { document.documentElement.lang = lang === 'en' ? 'en' : 'ko'; return ''; }",
+    Output("exh-lang-sink", "children"),
+    Input("exh-lang", "data"),
+)
 
 
 scenes.register_still_loader("exh-still", "exh-tick")

@@ -12,7 +12,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from flask import current_app
 
-from dashboard import auth, mapspec, panels, queries, scenes
+from dashboard import auth, controls, mapspec, panels, queries, scenes
 from dashboard.app import DashboardConfig
 from dashboard.colors import PRIMARY_METRIC
 from dashboard.errors import DataUnavailable
@@ -20,23 +20,27 @@ from dashboard.errors import DataUnavailable
 dash.register_page(__name__, path="/", name="Operations", title="Operations · 운영")  # type: ignore[no-untyped-call]
 
 LAYERS = [
-    {"label": "buildings", "value": "buildings"},
-    {"label": "sensors", "value": "sensors"},
-    {"label": "streets & streams", "value": "ways"},
-    {"label": "parcels", "value": "parcels"},
+    ("buildings", "buildings · 건물"),
+    ("sensors", "sensors · 센서"),
+    ("ways", "streets & streams · 도로·하천"),
+    ("parcels", "parcels · 필지"),
 ]
 COLOURS = [
-    {"label": "use", "value": "use"},
-    {"label": "anomalies", "value": "anomaly"},
-    {"label": "PM2.5 exposure", "value": "exposure"},
+    ("use", "use · 용도"),
+    ("anomaly", "anomalies · 이상"),
+    ("exposure", "PM2.5 exposure · 노출"),
 ]
+REPLAY_HOURS = 24
+controls.register_toggles("ops-layers", LAYERS, multiple=True)
+controls.register_toggles("ops-colour", COLOURS, multiple=False)
 
 
 def layout(**_: Any) -> html.Div:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     return html.Div(
         [
-            html.Div(id="ops-banner", className="sc-banner"),
+            html.H1("운영 · Operations", className="sr-only"),
+            html.Div(id="ops-banner", className="sc-banner", role="status"),
             html.Div(
                 [
                     _kpi("ops-kpi-rate", "readings / min"),
@@ -45,16 +49,10 @@ def layout(**_: Any) -> html.Div:
                     _kpi("ops-kpi-newest", "newest reading (UTC)"),
                     html.Div(
                         [
-                            dcc.Checklist(
-                                id="ops-layers",
-                                options=LAYERS,
-                                value=["buildings", "sensors", "ways"],
-                                inline=True,
-                                className="sc-toggles",
+                            controls.toggle_group(
+                                "ops-layers", LAYERS, ["buildings", "sensors", "ways"], label="layers · 레이어"
                             ),
-                            dcc.RadioItems(
-                                id="ops-colour", options=COLOURS, value="use", inline=True, className="sc-toggles"
-                            ),
+                            controls.toggle_group("ops-colour", COLOURS, ["use"], label="colour by · 색상"),
                         ],
                         className="sc-controls",
                     ),
@@ -73,7 +71,7 @@ def layout(**_: Any) -> html.Div:
                     ),
                     html.Div(
                         [
-                            html.H3("anomalies · 이상 징후"),
+                            html.H2("anomalies · 이상 징후"),
                             html.Div(id="ops-ack-note", role="status"),
                             html.Div(id="ops-feed"),
                             html.Div(id="ops-completeness"),
@@ -85,20 +83,7 @@ def layout(**_: Any) -> html.Div:
                 ],
                 className="sc-main",
             ),
-            html.Div(
-                [
-                    html.Span("replay · 지난 24시간", className="sc-slider-label"),
-                    dcc.Slider(
-                        id="ops-hour",
-                        min=-24,
-                        max=0,
-                        step=1,
-                        value=0,
-                        marks={h: ("now" if h == 0 else f"{h} h") for h in range(-24, 1, 6)},
-                    ),
-                ],
-                className="sc-slider",
-            ),
+            controls.hour_slider("ops-hour", hours_back=REPLAY_HOURS, label="replay · 지난 24시간"),
             dcc.Store(id="ops-still"),
             dcc.Store(id="ops-live"),
             dcc.Store(id="ops-picked"),
@@ -119,13 +104,15 @@ def _kpi(component_id: str, label: str) -> html.Div:
     Output("ops-still", "data"),
     Output("ops-attribution", "children"),
     Input("ops-tick", "n_intervals"),
-    Input("ops-layers", "value"),
-    Input("ops-colour", "value"),
+    Input("ops-layers", "data"),
+    Input("ops-colour", "data"),
     State("ops-still", "modified_timestamp"),
 )
-def load_still(tick: int, shown: list[str], colour: str, loaded: int | None) -> tuple[Any, Any]:
+def load_still(tick: int, shown: list[str], colours: list[str], loaded: int | None) -> tuple[Any, Any]:
     """The heavy layers: sent again only when the layers or colours asked for change (or,
     coloured by anomalies or exposure, once a minute or so)."""
+    shown = shown or []
+    colour = colours[0] if colours else "use"
     periodic = ctx.triggered_id == "ops-tick"
     if periodic and loaded and loaded > 0 and (colour == "use" or tick % 6):
         return dash.no_update, dash.no_update
@@ -165,12 +152,16 @@ def load_still(tick: int, shown: list[str], colour: str, loaded: int | None) -> 
     Output("ops-kpi-devices", "children"),
     Output("ops-kpi-anomalies", "children"),
     Output("ops-kpi-newest", "children"),
+    Output("ops-hour-text", "children"),
     Input("ops-tick", "n_intervals"),
-    Input("ops-layers", "value"),
+    Input("ops-layers", "data"),
     Input("ops-hour", "value"),
 )
-def refresh(_: int, shown: list[str], hour: int) -> tuple[Any, ...]:
+def refresh(_: int, shown: list[str] | None, raw_hour: object) -> tuple[Any, ...]:
     config: DashboardConfig = current_app.config["SMARTCITY"]
+    shown = shown or []
+    hour = controls.hour_offset(raw_hour, hours_back=REPLAY_HOURS)
+    hour_text = "now · 지금" if hour == 0 else f"{hour} h · {-hour}시간 전"
     try:
         devices = queries.devices_latest(config.dsn, config.district)
         kpi = queries.kpis(config.dsn)
@@ -179,7 +170,7 @@ def refresh(_: int, shown: list[str], hour: int) -> tuple[Any, ...]:
             devices = _at_hour(devices, queries.hourly(config.dsn, config.district, start, start + timedelta(hours=1)))
     except DataUnavailable:
         banner = "Database unreachable: showing the last data received · 데이터베이스 연결 끊김"
-        return (dash.no_update, banner, "sc-banner visible") + (dash.no_update,) * 4
+        return (dash.no_update, banner, "sc-banner visible") + (dash.no_update,) * 4 + (hour_text,)
     live = {"layers": [mapspec.sensor_layer(devices)] if "sensors" in shown else []}
     reporting = devices.dropna(subset=["metric"])["device_id"].nunique()
     newest = kpi["newest"].strftime("%H:%M:%S") if kpi["newest"] else "–"
@@ -191,6 +182,7 @@ def refresh(_: int, shown: list[str], hour: int) -> tuple[Any, ...]:
         f"{reporting:,}",
         str(kpi["open_anomalies"]),
         newest,
+        hour_text,
     )
 
 

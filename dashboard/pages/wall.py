@@ -13,6 +13,7 @@ from flask import current_app
 
 from dashboard import queries, scenes
 from dashboard.app import DashboardConfig
+from dashboard.controls import aria
 from dashboard.errors import DataUnavailable
 
 dash.register_page(__name__, path="/wall", name="Wall", title="Wall · 상황판")  # type: ignore[no-untyped-call]
@@ -25,7 +26,13 @@ def layout(**_: Any) -> html.Div:
     refresh_ms = int(max(10.0, config.refresh_s) * 1000)  # a wall refreshes at most every 10 s
     return html.Div(
         [
-            html.Div(id="wall-map", className="wall-map"),
+            html.H1("상황판 · City wall", className="sr-only"),
+            html.Div(
+                id="wall-map",
+                className="wall-map",
+                role="img",
+                **aria(label="3D map of the district · 지구 3D 지도"),
+            ),
             html.Div(id="wall-banner", className="sc-banner wall-banner"),
             html.Div(
                 [
