@@ -9,9 +9,11 @@ __all__ = [
     "controls",
     "errors",
     "i18n",
+    "legend",
     "mapspec",
     "pages",
     "panels",
     "queries",
     "scenes",
+    "sky",
 ]

@@ -29,20 +29,13 @@ def view_state(
 
 
 def boundary_layer(boundary: list[Any]) -> dict[str, Any]:
-    polygons = [{"ring": poly[0]} for poly in boundary]
-    return _spec(
-        pdk.Layer(
-            "PolygonLayer",
-            id="boundary",
-            data=polygons,
-            get_polygon="ring",
-            filled=True,
-            stroked=True,
-            get_fill_color=[22, 30, 44, 255],
-            get_line_color=[90, 120, 160, 255],
-            line_width_min_pixels=1,
-        )
-    )
+    """The district's outline. Not filled: the ground is the map's sky colour (``dashboard.sky``),
+    which follows the city's clock, and a filled polygon would hide the streets drawn on it."""
+    polygons = [{"path": poly[0]} for poly in boundary]
+    return {
+        "@@type": "PathLayer", "id": "boundary", "data": polygons, "getPath": "@@=path",
+        "getColor": [90, 120, 160, 255], "getWidth": 6, "widthUnits": "meters", "widthMinPixels": 1,
+    }  # fmt: skip
 
 
 def building_records(buildings: pd.DataFrame) -> list[dict[str, Any]]:
@@ -93,30 +86,67 @@ def building_layer(
     }  # fmt: skip
 
 
+STREAM_COLOR = [70, 150, 235, 255]
+MAIN_ROAD_COLOR = [215, 200, 150, 255]
+STREET_COLOR = [150, 160, 175, 220]
+AREA_LINE_COLOR = [110, 140, 215, 235]
+PARCEL_LINE_COLOR = [200, 200, 120, 140]
+MAIN_ROAD_WIDTH_M = 20.0  # a road this wide or wider is a main road (대로)
+
+
+def way_style(kind: str, width_m: float | None) -> tuple[list[int], float, str]:
+    """Colour, drawn width in metres and class (stream, main road, street) of a way."""
+    width = float(width_m) if width_m is not None and pd.notna(width_m) and width_m > 0 else None
+    if kind == "stream":
+        return STREAM_COLOR, max(width or 12.0, 8.0), "stream"
+    if width is not None and width >= MAIN_ROAD_WIDTH_M:
+        return MAIN_ROAD_COLOR, width, "main_road"
+    return STREET_COLOR, width or 8.0, "street"
+
+
 def ways_layer(ways: pd.DataFrame) -> dict[str, Any]:
-    """Streets (grey) and streams (blue) as paths."""
-    data = [
-        {
-            "path": p,
-            "label": f"{n or w}",
-            "color": [70, 150, 235, 255] if k == "stream" else [150, 160, 175, 200],
-            "width": 12 if k == "stream" else 6,
-        }
-        for w, k, n, p in zip(ways["way_id"], ways["kind"], ways["name"], ways["path"], strict=True)
-    ]
-    return _spec(
-        pdk.Layer(
-            "PathLayer",
-            id="ways",
-            data=data,
-            get_path="path",
-            get_color="color",
-            get_width="width",
-            width_units="meters",
-            width_min_pixels=1,
-            pickable=True,
-        )
-    )
+    """Streams (blue, water), main roads (sand) and streets (grey) as flat paths of their own
+    width in metres (deck.gl JSON written directly: pydeck would turn the units into an accessor)."""
+    widths = ways["width_m"] if "width_m" in ways.columns else [None] * len(ways)
+    data = []
+    for w, k, n, width_m, p in zip(ways["way_id"], ways["kind"], ways["name"], widths, ways["path"], strict=True):
+        color, width, _ = way_style(str(k), width_m)
+        data.append({"path": p, "label": f"{n or w}", "color": color, "width": width})
+    return {
+        "@@type": "PathLayer", "id": "ways", "data": data, "getPath": "@@=path", "getColor": "@@=color",
+        "getWidth": "@@=width", "widthUnits": "meters", "widthMinPixels": 1, "capRounded": True,
+        "jointRounded": True, "pickable": True,
+    }  # fmt: skip
+
+
+def area_layers(areas: pd.DataFrame, *, lang: str = "ko") -> list[dict[str, Any]]:
+    """The dongs' outlines and their names in both languages (the first in ``lang``)."""
+    if areas.empty:
+        return []
+    rings, labels = [], []
+    for name, name_en, polygons, lon, lat in zip(
+        areas["name"], areas["name_en"], areas["polygons"], areas["label_lon_deg"], areas["label_lat_deg"], strict=True
+    ):
+        both = [t for t in ((name, name_en) if lang != "en" else (name_en, name)) if isinstance(t, str) and t]
+        text = "\n".join(dict.fromkeys(both))
+        for polygon in polygons or []:
+            rings.append({"path": polygon[0], "label": text.replace("\n", " · ")})
+        if text and lon is not None and lat is not None:
+            labels.append({"position": [float(lon), float(lat), 2.0], "text": text})
+    outlines = {
+        "@@type": "PathLayer", "id": "areas", "data": rings, "getPath": "@@=path", "getColor": AREA_LINE_COLOR,
+        "getWidth": 8, "widthUnits": "meters", "widthMinPixels": 2, "pickable": False,
+        "parameters": {"depthCompare": "always"},
+    }  # fmt: skip
+    names = {
+        "@@type": "TextLayer", "id": "area-names", "data": labels, "getPosition": "@@=position",
+        "getText": "@@=text", "getSize": 18, "sizeUnits": "pixels", "getColor": [235, 242, 255, 255],
+        "outlineWidth": 3, "outlineColor": [10, 14, 24, 230], "fontSettings": {"sdf": True},
+        "fontFamily": '"Noto Sans CJK KR", "Noto Sans KR", sans-serif', "fontWeight": 600,
+        "characterSet": "auto", "billboard": True, "getTextAnchor": "middle", "getAlignmentBaseline": "center",
+        "lineHeight": 1.15, "parameters": {"depthCompare": "always"},  # place names over the buildings
+    }  # fmt: skip
+    return [outlines, names]
 
 
 def parcels_layer(parcels: pd.DataFrame) -> dict[str, Any]:
@@ -134,7 +164,7 @@ def parcels_layer(parcels: pd.DataFrame) -> dict[str, Any]:
             get_polygon="ring",
             filled=False,
             stroked=True,
-            get_line_color=[200, 200, 120, 140],
+            get_line_color=PARCEL_LINE_COLOR,
             line_width_min_pixels=1,
             pickable=True,
         )
@@ -165,8 +195,12 @@ def sensor_frame(devices: pd.DataFrame) -> pd.DataFrame:
     return frame[columns]
 
 
-def sensor_layer(devices: pd.DataFrame) -> dict[str, Any]:
-    """Sensors as columns, height and colour by their primary metric (deck.gl JSON, written directly)."""
+def sensor_layer(devices: pd.DataFrame, *, glow: float = 1.0) -> dict[str, Any]:
+    """Sensors as columns, height and colour by their primary metric (deck.gl JSON, written directly).
+
+    ``glow`` is how strongly a column answers the ambient light (``dashboard.sky.sensor_glow``):
+    a sensor's colour is its reading and stays readable at night, when the buildings dim.
+    """
     frame = sensor_frame(devices)
     data = [
         {"device_id": d, "kind": k, "position": p, "color": c, "elevation": float(e), "label": lab}
@@ -177,6 +211,7 @@ def sensor_layer(devices: pd.DataFrame) -> dict[str, Any]:
         "@@type": "ColumnLayer", "id": "sensors", "data": data, "getPosition": "@@=position",
         "getElevation": "@@=elevation", "getFillColor": "@@=color", "radius": 14, "diskResolution": 12,
         "extruded": True, "pickable": True,
+        "material": {"ambient": round(glow, 3), "diffuse": 0.3, "shininess": 8, "specularColor": [40, 40, 40]},
     }  # fmt: skip
 
 

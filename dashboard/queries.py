@@ -206,8 +206,15 @@ def class_account(dsn: str, username: str) -> dict[str, Any] | None:
 
 # -- the twin's other layers, the time slider, the building panel, the anomaly feed ----
 WAYS = """
-SELECT way_id, kind, name, ST_AsGeoJSON(geom_wgs84, 5)::json -> 'coordinates' AS path
+SELECT way_id, kind, name, width_m, ST_AsGeoJSON(geom_wgs84, 5)::json -> 'coordinates' AS path
 FROM ways WHERE district = %s
+"""
+
+AREAS = """
+SELECT area_id, name, name_en,
+       ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom_wgs84, 0.00002), 5)::json -> 'coordinates' AS polygons,
+       ST_X(ST_PointOnSurface(geom_wgs84)) AS label_lon_deg, ST_Y(ST_PointOnSurface(geom_wgs84)) AS label_lat_deg
+FROM areas WHERE district = %s ORDER BY area_id
 """
 
 PARCELS = """
@@ -294,7 +301,13 @@ SELECT metric, time, avg(yhat), max(hi95) FROM latest GROUP BY 1, 2 ORDER BY 1, 
 
 
 def ways(dsn: str, district_id: str) -> pd.DataFrame:
-    return pd.DataFrame(_fetch(dsn, WAYS, (district_id,)), columns=["way_id", "kind", "name", "path"])
+    return pd.DataFrame(_fetch(dsn, WAYS, (district_id,)), columns=["way_id", "kind", "name", "width_m", "path"])
+
+
+def areas(dsn: str, district_id: str) -> pd.DataFrame:
+    """The district's dongs (or other named areas): polygons in WGS 84 and a point to name them at."""
+    columns = ["area_id", "name", "name_en", "polygons", "label_lon_deg", "label_lat_deg"]
+    return pd.DataFrame(_fetch(dsn, AREAS, (district_id,)), columns=columns)
 
 
 def parcels(dsn: str, district_id: str) -> pd.DataFrame:

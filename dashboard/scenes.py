@@ -16,7 +16,7 @@ import pandas as pd
 from dash import Input, Output, State, callback
 from flask import current_app
 
-from dashboard import mapspec, queries
+from dashboard import mapspec, queries, sky
 from dashboard.app import DashboardConfig
 from dashboard.errors import DataUnavailable
 
@@ -46,10 +46,16 @@ def base(config: DashboardConfig, cache: dict[str, Any] | None = None) -> dict[s
     records = mapspec.building_records(queries.buildings(config.dsn, config.district))
     boundary = queries.boundary(config.dsn, config.district)
     ways = queries.ways(config.dsn, config.district)
+    areas = queries.areas(config.dsn, config.district)
     view = mapspec.view_state(district["center_lon_deg"], district["center_lat_deg"], zoom=14.6, pitch=60.0)
     found = {
         "view": view,
-        "layers": [mapspec.boundary_layer(boundary), mapspec.ways_layer(ways), mapspec.building_layer(records)],
+        "layers": [
+            mapspec.boundary_layer(boundary),
+            mapspec.ways_layer(ways),
+            mapspec.building_layer(records),
+            *mapspec.area_layers(areas),
+        ],
         "records": records,
         "attribution": district["attribution"],
         "name": district["name"],
@@ -117,9 +123,27 @@ def live(config: DashboardConfig) -> Live:
     )
 
 
-def live_layers(state: Live) -> dict[str, Any]:
-    """The part of the map that changes at every refresh: the sensors."""
-    return {"layers": [mapspec.sensor_layer(state.devices)]}
+def live_layers(state: Live, look: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The part of the map that changes at every refresh: the sensors, and the sky (``look``,
+    from ``sky_now``) the city's clock gives the map."""
+    found: dict[str, Any] = {"layers": [mapspec.sensor_layer(state.devices, glow=sky.sensor_glow(look))]}
+    if look is not None:
+        found["sky"] = look
+    return found
+
+
+def sky_now(config: DashboardConfig, at: datetime | None = None) -> dict[str, Any] | None:
+    """The map's sky over the district at ``at`` (now when None); None while no district is
+    loaded.
+
+    Raises:
+        DataUnavailable: the database cannot be reached.
+    """
+    found = base(config, cache_of(current_app.config))
+    if found is None:
+        return None
+    view = found["view"]
+    return sky.sky(at or datetime.now(UTC), view["latitude"], view["longitude"])
 
 
 def staleness(newest: datetime | None, now: datetime | None = None) -> float | None:

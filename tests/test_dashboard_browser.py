@@ -295,3 +295,36 @@ def test_wall_shows_the_stale_banner_without_the_database_and_clears_it_when_bac
     page.wait_for_selector("#wall-banner:not(.visible)", state="attached", timeout=30000)  # type: ignore[attr-defined]
     assert page.url.endswith("/wall")  # type: ignore[attr-defined]
     page.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("clock", "phase"), [("12:30", "day"), ("23:30", "night")])
+def test_the_wall_reads_as_a_place_by_day_and_by_night(
+    dashboard_url: str, browser: object, clock: str, phase: str
+) -> None:
+    """Dongs named, streams and roads, a legend, a north arrow and a scale, and the light of the
+    city's clock (``?sky=HH:MM`` previews an hour)."""
+    page, errors, outside = open_page(browser, f"{dashboard_url}/wall?sky={clock}")
+    page.wait_for_function(  # type: ignore[attr-defined]
+        f"document.getElementById('wall-map') && document.getElementById('wall-map').dataset.sky === '{phase}'",
+        timeout=30000,
+    )
+    page.wait_for_function("window.smartcityDrawn && window.smartcityDrawn['wall-map']", timeout=30000)  # type: ignore[attr-defined]
+    layers = set(page.evaluate("window.smartcityLayers('wall-map')"))  # type: ignore[attr-defined]
+    assert {"boundary", "ways", "buildings", "areas", "area-names", "sensors"} <= layers, layers
+    legend = page.inner_text("#wall-legend")  # type: ignore[attr-defined]
+    for entry in ("commercial", "stream", "main road", "dong boundary", "sensor, high reading"):
+        assert entry in legend, f"the legend lacks {entry!r}: {legend}"
+    assert page.locator("#wall-map .sc-compass").is_visible()  # type: ignore[attr-defined]
+    scale = page.inner_text("#wall-map .sc-scale")  # type: ignore[attr-defined]
+    assert scale.endswith((" m", " km")) and scale.split()[0].isdigit(), scale
+    bar = page.locator("#wall-map .sc-scale-bar").bounding_box()  # type: ignore[attr-defined]
+    assert bar is not None and 60 <= bar["width"] <= 400, bar
+    page.wait_for_timeout(1500)  # type: ignore[attr-defined]  # the orbit turns the camera, and north with it
+    assert "rotate(" in (page.get_attribute("#wall-map .sc-compass", "style") or "")  # type: ignore[attr-defined]
+    background = page.evaluate("getComputedStyle(document.getElementById('wall-map')).backgroundColor")  # type: ignore[attr-defined]
+    level = sum(int(v) for v in background[background.index("(") + 1 : background.index(")")].split(",")[:3])
+    assert (level > 450) if phase == "day" else (level < 150), f"{phase} sky is {background}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"wall-{phase}.png"))  # type: ignore[attr-defined]
+    assert errors == [], errors
+    assert outside == [], outside

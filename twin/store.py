@@ -43,6 +43,7 @@ def save_district(
             _copy_parcels(cur, district.district, district.parcels)
         if district.ways is not None:
             _copy_ways(cur, district.district, district.ways)
+        _copy_areas(cur, district.district, _dong_areas(district.dongs))
         with cur.copy(queries.COPY_SITES) as copy:
             for site in district.sites.itertuples(index=False):
                 copy.write_row(
@@ -145,6 +146,24 @@ def _copy_parcels(cur: psycopg.Cursor[tuple[object, ...]], district: str, frame:
                          else row.geometry),
                 )
             )  # fmt: skip
+
+
+def _dong_areas(dongs: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The district's dongs as its ``areas`` layer (the map draws and names them), from
+    KOSTAT's ``code``/``name``/``name_eng`` or a layer's own ``area_id``/``name``/``name_en``."""
+
+    def column(*names: str) -> list[object]:
+        for name in names:
+            if name in dongs.columns:
+                return list(dongs[name])
+        return [None] * len(dongs)
+
+    ids = [str(v) if v is not None else f"area-{i}" for i, v in enumerate(column("code", "area_id"))]
+    return gpd.GeoDataFrame(
+        {"area_id": ids, "name": column("name"), "name_en": column("name_eng", "name_en"), "synthetic": False},
+        geometry=dongs.geometry.to_numpy(),
+        crs=dongs.crs,
+    )
 
 
 def _copy_areas(cur: psycopg.Cursor[tuple[object, ...]], district: str, frame: gpd.GeoDataFrame) -> None:

@@ -71,6 +71,9 @@
       });
       entry = { deck, container, view: Object.assign({}, still.view), still: null, stillLayers: [] };
       decks[containerId] = entry;
+      entry.furniture = addFurniture(container);
+      updateFurniture(entry.furniture, entry.view);
+      deck.setProps({ onViewStateChange: ({ viewState }) => updateFurniture(entry.furniture, viewState) });
       // Picks from the DOM's own click (not deck.gl's gesture recogniser, which misses taps
       // when a slow software-rendered frame delays the pointer-up): ignore drags.
       const picked = onClick(containerId, pickStore);
@@ -113,9 +116,54 @@
       entry.later = later.length ? later : null;
       entry.awaitingDraw = entry.stillLayers.length > 0;
     }
+    applySky(entry, live && live.sky);
     entry.liveLayers = convertLayers(liveSpecs);
     entry.deck.setProps({ layers: [...entry.stillLayers, ...entry.liveLayers] });
     return true;
+  }
+
+  // A north arrow and a scale bar in a corner of every map, kept true as the camera moves.
+  function addFurniture(container) {
+    const compass = document.createElement("div");
+    compass.className = "sc-compass";
+    compass.setAttribute("role", "img");
+    compass.setAttribute("aria-label", "북쪽 · north");
+    compass.innerHTML = '<span class="sc-compass-arrow" aria-hidden="true">▲</span><span class="sc-compass-n" aria-hidden="true">N</span>';
+    const scale = document.createElement("div");
+    scale.className = "sc-scale";
+    scale.innerHTML = '<span class="sc-scale-bar"></span><span class="sc-scale-text"></span>';
+    container.appendChild(compass);
+    container.appendChild(scale);
+    return { compass, scale };
+  }
+
+  const NICE_METRES = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+  function updateFurniture(furniture, view) {
+    if (!furniture || !view) {
+      return;
+    }
+    furniture.compass.style.transform = "rotate(" + -(view.bearing || 0) + "deg)";
+    // metres per screen pixel at the centre of the view (deck.gl's 512-pixel world at zoom 0)
+    const metresPerPixel = (40075016.686 * Math.cos(((view.latitude || 0) * Math.PI) / 180)) / (512 * Math.pow(2, view.zoom || 0));
+    const metres = NICE_METRES.find((m) => m / metresPerPixel >= 80) || NICE_METRES[NICE_METRES.length - 1];
+    furniture.scale.querySelector(".sc-scale-bar").style.width = Math.round(metres / metresPerPixel) + "px";
+    furniture.scale.querySelector(".sc-scale-text").textContent = metres >= 1000 ? metres / 1000 + " km" : metres + " m";
+  }
+
+  // The sky by the city's clock (dashboard/sky.py): the colour behind the city and its light.
+  function applySky(entry, sky) {
+    if (!sky) {
+      return;
+    }
+    const key = JSON.stringify(sky);
+    if (entry.skyKey === key) {
+      return;
+    }
+    entry.skyKey = key;
+    const [r, g, b] = sky.background;
+    entry.container.style.background = "rgb(" + r + ", " + g + ", " + b + ")";
+    entry.container.dataset.sky = sky.phase;
+    entry.deck.setProps({ effects: window.smartcityDeck.lighting(sky.light) });
   }
 
   // A big building layer is drawn in two steps: the buildings nearest the view's centre in
@@ -172,6 +220,7 @@
       if (!root || root.classList.contains("attract")) {
         entry.view.bearing = ((entry.view.bearing || 0) + ((now - last) / 1000) * degreesPerSecond) % 360;
         entry.deck.setProps({ initialViewState: Object.assign({}, entry.view, { transitionDuration: 0 }) });
+        updateFurniture(entry.furniture, entry.view);
       }
       last = now;
       window.setTimeout(step, 250);
@@ -208,6 +257,12 @@
     const rect = entry.container.getBoundingClientRect();
     const [x, y] = viewport.project([lon, lat, z || 0]);
     return [rect.left + x, rect.top + y];
+  };
+
+  // The ids of the layers a map draws now, and its sky's phase (for people checking a wall, and tests).
+  window.smartcityLayers = function (containerId) {
+    const entry = decks[containerId];
+    return entry ? (entry.deck.props.layers || []).map((layer) => layer.id) : [];
   };
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {

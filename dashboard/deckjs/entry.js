@@ -1,7 +1,7 @@
 // The deck.gl build the dashboard serves: the core, the layers it draws and the JSON
 // converter for the map specs written in Python (dashboard/mapspec.py). Nothing else:
 // no basemap libraries, no widgets, no tiles.
-import { Deck, MapView, OrbitView } from "@deck.gl/core";
+import { AmbientLight, Deck, DirectionalLight, LightingEffect, MapView, OrbitView } from "@deck.gl/core";
 import { ColumnLayer, PathLayer, PolygonLayer, ScatterplotLayer, SolidPolygonLayer, TextLayer } from "@deck.gl/layers";
 import { JSONConverter } from "@deck.gl/json";
 
@@ -46,4 +46,17 @@ function convertLayers(specs) {
   return converter.convert({ layers: specs || [] }).layers || [];
 }
 
-window.smartcityDeck = { createDeck, convertLayers };
+// The city's light: {ambient: {color, intensity}, sun: {color, intensity, direction}} (the
+// direction the sunlight travels, x east, y north, z up), written in Python from the city's clock.
+function lighting(light) {
+  if (!light) {
+    return [];
+  }
+  const lights = { ambient: new AmbientLight(light.ambient) };
+  if (light.sun && light.sun.intensity > 0) {
+    lights.sun = new DirectionalLight(light.sun);
+  }
+  return [new LightingEffect(lights)];
+}
+
+window.smartcityDeck = { createDeck, convertLayers, lighting };

@@ -15,7 +15,7 @@ from dash import Input, Output, callback, clientside_callback, dcc, html
 from flask import current_app
 
 from contract.topics import class_filter, class_topic
-from dashboard import auth, mapspec, queries, scenes
+from dashboard import auth, legend, mapspec, queries, scenes, sky
 from dashboard.app import DashboardConfig
 from dashboard.controls import aria
 from dashboard.errors import DataUnavailable
@@ -52,7 +52,10 @@ def layout(c: str = "", s: str = "", **_: Any) -> html.Div:
             ),
             html.Div(id="class-howto", className="sc-howto"),
             html.Div(
-                html.Div(id="class-map", style={"position": "absolute", "inset": "0"}),
+                [
+                    html.Div(id="class-map", style={"position": "absolute", "inset": "0"}),
+                    legend.panel(legend.entries(shown=("buildings", "sensors", "ways")), element_id="class-legend"),
+                ],
                 className="sc-map class-map",
                 role="img",
                 **aria(label="your sensor on the district map · 지도 위의 내 센서"),
@@ -126,7 +129,13 @@ def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ..
     # the student's simulated sensor stands out: the other sensors are left off
     mine = member["sim_device_id"] if member else None
     shown = devices[devices["device_id"] == mine] if mine else devices.iloc[0:0]
-    live = {"layers": [mapspec.sensor_layer(shown)]}
+    try:
+        look = scenes.sky_now(config)
+    except DataUnavailable:
+        look = None
+    live: dict[str, Any] = {"layers": [mapspec.sensor_layer(shown, glow=sky.sensor_glow(look))]}
+    if look is not None:
+        live["sky"] = look
     accepted_table = _table(accepted, "class-accepted-table")
     return who, accepted_table, _table(rejected, "class-rejected-table"), howto, "", live
 

@@ -12,7 +12,8 @@ import dash
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from flask import current_app
 
-from dashboard import queries, scenes
+from dashboard import legend, queries, scenes
+from dashboard import sky as sky_mod
 from dashboard.app import DashboardConfig
 from dashboard.controls import aria
 from dashboard.errors import DataUnavailable
@@ -21,7 +22,7 @@ from dashboard.i18n import t
 dash.register_page(__name__, path="/exhibit", name="Exhibit", title="Exhibit · 전시")  # type: ignore[no-untyped-call]
 
 
-def layout(idle: str = "60", lang: str = "ko", **_: Any) -> html.Div:
+def layout(idle: str = "60", lang: str = "ko", sky: str = "", **_: Any) -> html.Div:
     try:
         idle_s = max(1.0, float(idle))
     except ValueError:
@@ -56,7 +57,9 @@ def layout(idle: str = "60", lang: str = "ko", **_: Any) -> html.Div:
                 [html.Div(id="exh-attract-title"), html.Div(id="exh-attract-sub", className="sub", lang="en")],
                 className="exh-attract",
             ),
+            legend.panel(legend.entries(), element_id="exh-legend"),
             dcc.Store(id="exh-lang", data=first),
+            dcc.Store(id="exh-sky-at", data=sky[:16]),  # ?sky=HH:MM shows that hour's light
             html.Div(id="exh-lang-sink", style={"display": "none"}),
             dcc.Store(id="exh-idle", data=idle_s),
             dcc.Store(id="exh-still"),
@@ -118,8 +121,9 @@ scenes.register_still_loader("exh-still", "exh-tick")
     Output("exh-stories", "children"),
     Input("exh-tick", "n_intervals"),
     Input("exh-lang", "data"),
+    State("exh-sky-at", "data"),
 )
-def refresh(_: int, lang: str) -> tuple[Any, ...]:
+def refresh(_: int, lang: str, sky_at: str | None) -> tuple[Any, ...]:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     try:
         state = scenes.live(config)
@@ -136,7 +140,11 @@ def refresh(_: int, lang: str) -> tuple[Any, ...]:
         )
         for s in scenes.stories(state, lang)[:3]
     ]
-    return scenes.live_layers(state), cards
+    try:
+        look = scenes.sky_now(config, sky_mod.parse_clock(sky_at, config.timezone))
+    except DataUnavailable:
+        look = None
+    return scenes.live_layers(state, look), cards
 
 
 @callback(

@@ -12,7 +12,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 from flask import current_app
 
-from dashboard import auth, controls, mapspec, panels, queries, scenes
+from dashboard import auth, controls, legend, mapspec, panels, queries, scenes, sky
 from dashboard.app import DashboardConfig
 from dashboard.colors import PRIMARY_METRIC
 from dashboard.errors import DataUnavailable
@@ -64,6 +64,7 @@ def layout(**_: Any) -> html.Div:
                     html.Div(
                         [
                             html.Div(id="ops-map", style={"position": "absolute", "inset": "0"}),
+                            html.Div(legend.panel(legend.entries(), element_id="ops-legend"), id="ops-legend-box"),
                             html.Div(id="ops-attribution", className="sc-attribution"),
                             html.Div(id="ops-panel", className="sc-panel"),
                         ],
@@ -126,6 +127,7 @@ def load_still(tick: int, shown: list[str], colours: list[str], loaded: int | No
             layers.append(mapspec.parcels_layer(queries.parcels(config.dsn, config.district)))
         if "ways" in shown:
             layers.append(found["layers"][1])
+        layers.extend(found["layers"][3:])  # the dongs' outlines and names, always
         if "buildings" in shown:
             if colour == "use":
                 layers.append(found["layers"][2])
@@ -142,6 +144,13 @@ def load_still(tick: int, shown: list[str], colours: list[str], loaded: int | No
     except DataUnavailable:
         return dash.no_update, dash.no_update
     return {"view": found["view"], "layers": layers}, found["attribution"]
+
+
+@callback(Output("ops-legend-box", "children"), Input("ops-layers", "data"), Input("ops-colour", "data"))
+def show_legend(shown: list[str] | None, colours: list[str] | None) -> Any:
+    """A legend entry for every colour the map draws now."""
+    colour = colours[0] if colours else "use"
+    return legend.panel(legend.entries(colour, shown or []), element_id="ops-legend")
 
 
 @callback(
@@ -171,7 +180,14 @@ def refresh(_: int, shown: list[str] | None, raw_hour: object) -> tuple[Any, ...
     except DataUnavailable:
         banner = "Database unreachable: showing the last data received · 데이터베이스 연결 끊김"
         return (dash.no_update, banner, "sc-banner visible") + (dash.no_update,) * 4 + (hour_text,)
-    live = {"layers": [mapspec.sensor_layer(devices)] if "sensors" in shown else []}
+    try:
+        look = scenes.sky_now(config)
+    except DataUnavailable:
+        look = None
+    sensors = [mapspec.sensor_layer(devices, glow=sky.sensor_glow(look))] if "sensors" in shown else []
+    live: dict[str, Any] = {"layers": sensors}
+    if look is not None:
+        live["sky"] = look
     reporting = devices.dropna(subset=["metric"])["device_id"].nunique()
     newest = kpi["newest"].strftime("%H:%M:%S") if kpi["newest"] else "–"
     return (

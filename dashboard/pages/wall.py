@@ -11,7 +11,8 @@ import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from flask import current_app
 
-from dashboard import queries, scenes
+from dashboard import legend, queries, scenes
+from dashboard import sky as sky_mod
 from dashboard.app import DashboardConfig
 from dashboard.controls import aria
 from dashboard.errors import DataUnavailable
@@ -21,7 +22,7 @@ dash.register_page(__name__, path="/wall", name="Wall", title="Wall · 상황판
 STORY_SECONDS = 15
 
 
-def layout(**_: Any) -> html.Div:
+def layout(sky: str = "", **_: Any) -> html.Div:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     refresh_ms = int(max(10.0, config.refresh_s) * 1000)  # a wall refreshes at most every 10 s
     return html.Div(
@@ -45,7 +46,9 @@ def layout(**_: Any) -> html.Div:
             ),
             html.Div(id="wall-clock", className="wall-clock"),
             html.Div(id="wall-completeness", className="wall-completeness"),
+            legend.panel(legend.entries(), element_id="wall-legend"),
             html.Div(id="wall-attribution", className="sc-attribution"),
+            dcc.Store(id="wall-sky-at", data=sky[:16]),  # ?sky=HH:MM shows that hour's light
             dcc.Store(id="wall-still"),
             dcc.Store(id="wall-live"),
             dcc.Store(id="wall-last-ok"),
@@ -89,8 +92,9 @@ def load_base(_: int, loaded: str | None) -> tuple[Any, Any]:
     Input("wall-tick", "n_intervals"),
     Input("wall-story-tick", "n_intervals"),
     State("wall-last-ok", "data"),
+    State("wall-sky-at", "data"),
 )
-def refresh(_: int, story_tick: int, last_ok: str | None) -> tuple[Any, ...]:
+def refresh(_: int, story_tick: int, last_ok: str | None, sky_at: str | None) -> tuple[Any, ...]:
     config: DashboardConfig = current_app.config["SMARTCITY"]
     now = datetime.now(UTC)
     local = ZoneInfo(config.timezone)
@@ -111,8 +115,12 @@ def refresh(_: int, story_tick: int, last_ok: str | None) -> tuple[Any, ...]:
     else:
         banner, banner_class = "", "sc-banner wall-banner"
     story = scenes.stories(state, "ko" if story_tick % 2 == 0 else "en")[(story_tick // 2) % 4]
+    try:
+        look = scenes.sky_now(config, sky_mod.parse_clock(sky_at, config.timezone))
+    except DataUnavailable:
+        look = None
     return (
-        scenes.live_layers(state),
+        scenes.live_layers(state, look),
         banner,
         banner_class,
         story["title"],
