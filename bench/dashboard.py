@@ -18,6 +18,8 @@
   first anomaly episode are in the database; baseline: until it prints that the city is
   live (``demo_live_s``; stack, migrations, district and the history it writes first), with
   ``demo_first_forecast_ratio``. ``--demo`` measures these alone.
+- ``axe_serious_violations``: axe-core's serious and critical violations (elements) over
+  every page, Korean and English, against ``axe_rules_passed`` (rules that held).
 
 Usage: .venv/bin/python bench/dashboard.py [--json] [--demo] [--days 30] [--devices 1000] [--buildings 20000]
 """
@@ -36,7 +38,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import psycopg
-from shapely.geometry import Point
+from shapely.geometry import Point, box
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,7 +77,15 @@ def big_district(n_buildings: int, n_devices: int) -> District:
         crs=METRIC_CRS,
     )  # fmt: skip
     hull = buildings.union_all().convex_hull
-    dongs = gpd.GeoDataFrame({"code": ["bench"]}, geometry=[hull], crs=METRIC_CRS)
+    # sixteen named dongs over the city, so the wall draws its outlines and names as at Goyang
+    x0, y0, x1, y1 = hull.bounds
+    cells = [box(x0 + (x1 - x0) * i / 4, y0 + (y1 - y0) * j / 4, x0 + (x1 - x0) * (i + 1) / 4,
+                 y0 + (y1 - y0) * (j + 1) / 4).intersection(hull) for i in range(4) for j in range(4)]  # fmt: skip
+    dongs = gpd.GeoDataFrame(
+        {"code": [f"bench-{k}" for k in range(16)], "name": [f"벤치{k + 1}동" for k in range(16)],
+         "name_eng": [f"Bench {k + 1}-dong" for k in range(16)]},
+        geometry=cells, crs=METRIC_CRS,
+    )  # fmt: skip
     return District("bench", "bench", "bench", hull.centroid, dongs, buildings, sites, "synthetic bench city")
 
 
@@ -170,6 +180,35 @@ def browse(url: str) -> tuple[float, float, float, float, float]:
     total_mb = sum(n for _, n in sizes) / 1e6
     code_mb = sum(n for u, n in sizes if "_dash-update-component" not in u) / 1e6
     return render_ms / 1000, total_mb, loaded_ms / 1000, code_mb, all_ms / 1000
+
+
+A11Y_PAGES = ("/", "/wall", "/exhibit?lang=ko", "/exhibit?lang=en", "/class", "/login")
+
+
+def accessibility(url: str) -> dict[str, int]:
+    """axe-core (tests/axe, installed by scripts/setup) on every page in both languages: the
+    serious and critical violations (elements), against the rules that passed."""
+    from playwright.sync_api import sync_playwright
+
+    axe_js = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+    serious = passed = 0
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for path in A11Y_PAGES:
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            page.goto(url + path)
+            page.wait_for_timeout(6000)  # the first answers of the page's callbacks
+            page.add_script_tag(path=str(axe_js))
+            found = page.evaluate(
+                "async () => { const r = await axe.run(document); return [r.passes.length, "
+                "r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')"
+                ".reduce((n, v) => n + v.nodes.length, 0)]; }"
+            )
+            passed += int(found[0])
+            serious += int(found[1])
+            page.close()
+        browser.close()
+    return {"axe_serious_violations": serious, "axe_rules_passed": passed, "axe_pages": len(A11Y_PAGES)}
 
 
 def demo_first_start(timeout_s: float = 300.0) -> dict[str, float]:
@@ -267,6 +306,7 @@ def main() -> int:
             wall_s, wall_mb, base_s, base_mb, all_s = (
                 (0.0, 0.0, 1.0, 1.0, 0.0) if args.no_browser else browse(f"http://127.0.0.1:{port}")
             )
+            a11y = {} if args.no_browser else accessibility(f"http://127.0.0.1:{port}")
         finally:
             server.shutdown()
     figures = {
@@ -286,6 +326,7 @@ def main() -> int:
         "buildings": args.buildings,
         "devices": args.devices,
         "days": args.days,
+        **a11y,
         **demo,
     }
     report(figures, as_json=args.json)

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
         default=14.0, ge=0, le=366, description="`smartcity up` on an empty database first writes this much history"
     )
     demo_history_anomaly_rate: float = Field(default=0.3, ge=0, le=50, description="labelled anomalies per device-day")
+    demo_scenario_first_s: float = Field(
+        default=60.0, ge=0, le=86_400, description="`smartcity up` plays its first scenario this long after going live"
+    )
+    demo_scenario_every_s: float = Field(
+        default=900.0, ge=0, le=86_400, description="and the next this often; 0 plays none"
+    )
+    demo_scenario_duration_s: float = Field(default=300.0, gt=0, le=86_400, description="how long each one plays")
     analytics_interval_s: float = Field(default=30.0, gt=0)
     analytics_forecast_interval_s: float = Field(default=3600.0, gt=0)
     analytics_workers: int = Field(default=2, ge=1, le=64)

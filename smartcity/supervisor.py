@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from smartcity import db, operators, simulation, stack, twin_commands
 from smartcity.errors import SmartcityError
@@ -73,16 +74,7 @@ def run_city(settings: Settings, *, duration_s: float | None = None) -> int:
         print(
             f"\nThe city is live: open {url}\n{operator_note}(logs in {log_dir}; Ctrl-C stops everything)\n", flush=True
         )
-    failed = ""
-    started = time.monotonic()
-    while not stop.is_set():
-        for name, proc in procs.items():
-            if proc.poll() is not None:
-                failed = f"{name} exited with code {proc.returncode}; see {log_dir / (name + '.log')}"
-                stop.set()
-        if duration_s is not None and time.monotonic() - started > duration_s:
-            stop.set()
-        stop.wait(0.5)
+    failed = _supervise(settings, procs, stop, duration_s=duration_s, log_dir=log_dir)
     # Producers first, ingest last, so what was published is committed before exit.
     for name in ("sim", "dashboard", "analytics", "storage", "ingest"):
         proc = procs[name]
@@ -96,6 +88,62 @@ def run_city(settings: Settings, *, duration_s: float | None = None) -> int:
         raise SmartcityError(failed)
     print("city stopped; 'smartcity stack down' stops the database and broker", flush=True)
     return 0
+
+
+def _supervise(
+    settings: Settings,
+    procs: dict[str, subprocess.Popen[bytes]],
+    stop: threading.Event,
+    *,
+    duration_s: float | None,
+    log_dir: Path,
+) -> str:
+    """Watch the services until ``stop`` (or ``duration_s``), playing the demo's scenarios as
+    they fall due; returns why a service failed, or an empty string."""
+    failed = ""
+    started = time.monotonic()
+    played = 0
+    while not stop.is_set():
+        due = scenario_due(
+            time.monotonic() - started,
+            played,
+            first_s=settings.demo_scenario_first_s,
+            every_s=settings.demo_scenario_every_s,
+        )
+        if due is not None:
+            played += 1
+            threading.Thread(target=_play, args=(settings, due), name=f"demo-{due}", daemon=True).start()
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                failed = f"{name} exited with code {proc.returncode}; see {log_dir / (name + '.log')}"
+                stop.set()
+        if duration_s is not None and time.monotonic() - started > duration_s:
+            stop.set()
+        stop.wait(0.5)
+    return failed
+
+
+# The demo's attract loop: the simulator's scenarios in turn, so a visitor sees the city react.
+DEMO_SCENARIOS = ("rush_hour", "yellow_dust", "flood", "heat_wave")
+
+
+def scenario_due(elapsed_s: float, played: int, *, first_s: float, every_s: float) -> str | None:
+    """The scenario to start ``elapsed_s`` after the city went live, ``played`` having started
+    already: the first at ``first_s``, the next every ``every_s``; None when none is due (or
+    ``every_s`` is 0: the demo plays none)."""
+    if every_s <= 0 or elapsed_s < first_s + played * every_s:
+        return None
+    return DEMO_SCENARIOS[played % len(DEMO_SCENARIOS)]
+
+
+def _play(settings: Settings, name: str) -> None:
+    """Ask the running simulator for ``name`` (from a thread: the supervisor's loop goes on)."""
+    duration_s = settings.demo_scenario_duration_s
+    print(f"demo: scenario {name} for {duration_s / 60:.0f} min", flush=True)
+    try:
+        simulation.trigger_scenario(settings, name, duration_s=duration_s, wait_s=10.0)
+    except SmartcityError as exc:
+        print(f"demo: scenario {name} not started: {exc}", flush=True)
 
 
 def _demo_operator(settings: Settings) -> str:

@@ -45,6 +45,7 @@ def test_up_runs_the_city_and_ctrl_c_stops_it(settings: Settings) -> None:
         SMARTCITY_ANALYTICS_INTERVAL_S="5",
         SMARTCITY_STORAGE_ROLLUP_INTERVAL_S="1",
         SMARTCITY_DEMO_HISTORY_DAYS="14",
+        SMARTCITY_DEMO_SCENARIO_FIRST_S="3",  # the attract loop's first scenario, early for the test
     )
     for name in ("SMARTCITY_DSN", "SMARTCITY_MQTT_USERNAME", "SMARTCITY_MQTT_PASSWORD"):
         env.pop(name, None)
@@ -107,6 +108,8 @@ def test_up_runs_the_city_and_ctrl_c_stops_it(settings: Settings) -> None:
     assert "city stopped" in out
     everything = "".join(lines) + out
     assert "database empty: writing 14 days" in everything, everything
+    assert "demo: scenario rush_hour" in everything, everything
+    assert '"scenario":"rush_hour"' in everything, f"the simulator did not confirm the demo's scenario: {everything}"
     assert "Operator sign-in" in everything or has_operators
 
 
@@ -233,3 +236,15 @@ def _a_student_publishes_and_drives_their_sensor(env: dict[str, str], dsn: str) 
         if watch.stdout is not None:
             watch.stdout.close()
         queries.close_pools()
+
+
+def test_the_demo_plays_its_scenarios_in_turn() -> None:
+    from smartcity.supervisor import DEMO_SCENARIOS, scenario_due
+
+    timing = {"first_s": 60.0, "every_s": 900.0}
+    assert scenario_due(59.0, 0, **timing) is None
+    assert scenario_due(60.0, 0, **timing) == DEMO_SCENARIOS[0]
+    assert scenario_due(100.0, 1, **timing) is None, "one at a time"
+    assert scenario_due(960.0, 1, **timing) == DEMO_SCENARIOS[1]
+    assert scenario_due(60.0 + 900 * len(DEMO_SCENARIOS), len(DEMO_SCENARIOS), **timing) == DEMO_SCENARIOS[0]
+    assert scenario_due(10_000.0, 0, first_s=0.0, every_s=0.0) is None, "0 plays none"
