@@ -319,10 +319,13 @@ def _unusual_repeats(runs: pd.Series, series: pd.Series, steps_per_day: int) -> 
     # with no earlier day to compare (a series' first day), its own habit: a sensor whose
     # reports almost never repeat the one before does not hold one value for half an hour
     rarely_repeats = len(values) > 1 and float(np.mean(values[1:] == values[:-1])) < 0.05
+    # a run at the series' own ceiling or floor is a sensor at the end of its range
+    # (humidity at 100% through a foggy night, a full car park), not a frozen one
+    bounds = (float(np.max(values)), float(np.min(values))) if len(values) else ()
     keep = np.zeros(len(series), dtype=bool)
     for a, b in _runs(runs.to_numpy(dtype=bool), 0):
         seen = known[a : b + 1]
-        if series.iloc[a] in common:
+        if series.iloc[a] in common or float(series.iloc[a]) in bounds:
             continue
         compared = seen.sum() >= 2 and changing[a : b + 1][seen].mean() >= 0.5
         if compared or (seen.sum() < 2 and rarely_repeats):
