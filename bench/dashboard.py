@@ -137,7 +137,7 @@ def time_callbacks(app: object, dsn: str, buildings: list[str]) -> tuple[float, 
                 ("ops_replay", lambda i=i: operations.refresh(i, shown, -12)),
                 ("ops_panel", lambda i=i: operations.open_panel({"building_id": buildings[i % len(buildings)]})),
                 ("ops_feed", lambda: panels.feed_items(queries.anomaly_feed(dsn, "bench"))),  # the callback's work
-                ("wall_refresh", lambda i=i: wall.refresh(i, i, None)),
+                ("wall_refresh", lambda i=i: wall.refresh(i, i, None, None)),
             ):
                 started = time.perf_counter()
                 call()
