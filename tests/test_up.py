@@ -207,28 +207,22 @@ def _a_student_publishes_and_drives_their_sensor(env: dict[str, str], dsn: str) 
             "the simulator did not answer the control request",
         )
         within(30, lambda: any("control/answer" in h and '"ok":false' in h for h in heard), "a bad request unanswered")
-        with psycopg.connect(dsn) as conn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
 
-            def driven() -> bool:
-                row = conn.execute(
-                    "SELECT count(*) FROM readings WHERE device_id = %s AND metric = %s AND value = 777 "
-                    "AND time > now() - interval '5 minutes'",
-                    (device, metric),
-                ).fetchone()
-                conn.commit()
+            def found(query: str) -> bool:
+                row = conn.execute(query, (device, metric)).fetchone()
                 return bool(row and row[0])
 
-            def labelled() -> bool:
-                row = conn.execute(
-                    "SELECT count(*) FROM sim_anomalies WHERE device_id = %s AND metric = %s "
-                    "AND started_at > now() - interval '5 minutes'",
-                    (device, metric),
-                ).fetchone()
-                conn.commit()
-                return bool(row and row[0])
-
-            within(30, driven, f"{device} did not report the value the student set")
-            within(30, labelled, f"the student's change of {device} is not in the ground truth")
+            driven = (
+                "SELECT count(*) FROM readings WHERE device_id = %s AND metric = %s AND value = 777 "
+                "AND time > now() - interval '5 minutes'"
+            )
+            labelled = (
+                "SELECT count(*) FROM sim_anomalies WHERE device_id = %s AND metric = %s "
+                "AND started_at > now() - interval '5 minutes'"
+            )
+            within(30, lambda: found(driven), f"{device} did not report the value the student set")
+            within(30, lambda: found(labelled), f"the student's change of {device} is not in the ground truth")
     finally:
         watch.kill()
         watch.wait(timeout=10)
