@@ -134,12 +134,11 @@ def live_layers(state: Live, look: dict[str, Any] | None = None) -> dict[str, An
 
 def sky_now(config: DashboardConfig, at: datetime | None = None) -> dict[str, Any] | None:
     """The map's sky over the district at ``at`` (now when None); None while no district is
-    loaded.
-
-    Raises:
-        DataUnavailable: the database cannot be reached.
-    """
-    found = base(config, cache_of(current_app.config))
+    loaded or the database cannot be reached (the map keeps the sky it has)."""
+    try:
+        found = base(config, cache_of(current_app.config))
+    except DataUnavailable:
+        return None
     if found is None:
         return None
     view = found["view"]

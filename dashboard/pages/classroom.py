@@ -129,10 +129,7 @@ def _refresh(_: int, class_id: str | None, student: str | None) -> tuple[Any, ..
     # the student's simulated sensor stands out: the other sensors are left off
     mine = member["sim_device_id"] if member else None
     shown = devices[devices["device_id"] == mine] if mine else devices.iloc[0:0]
-    try:
-        look = scenes.sky_now(config)
-    except DataUnavailable:
-        look = None
+    look = scenes.sky_now(config)
     live: dict[str, Any] = {"layers": [mapspec.sensor_layer(shown, glow=sky.sensor_glow(look))]}
     if look is not None:
         live["sky"] = look

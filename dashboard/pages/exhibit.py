@@ -140,10 +140,7 @@ def refresh(_: int, lang: str, sky_at: str | None) -> tuple[Any, ...]:
         )
         for s in scenes.stories(state, lang)[:3]
     ]
-    try:
-        look = scenes.sky_now(config, sky_mod.parse_clock(sky_at, config.timezone))
-    except DataUnavailable:
-        look = None
+    look = scenes.sky_now(config, sky_mod.parse_clock(sky_at, config.timezone))
     return scenes.live_layers(state, look), cards
 
 

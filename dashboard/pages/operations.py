@@ -180,10 +180,7 @@ def refresh(_: int, shown: list[str] | None, raw_hour: object) -> tuple[Any, ...
     except DataUnavailable:
         banner = "Database unreachable: showing the last data received · 데이터베이스 연결 끊김"
         return (dash.no_update, banner, "sc-banner visible") + (dash.no_update,) * 4 + (hour_text,)
-    try:
-        look = scenes.sky_now(config)
-    except DataUnavailable:
-        look = None
+    look = scenes.sky_now(config)
     sensors = [mapspec.sensor_layer(devices, glow=sky.sensor_glow(look))] if "sensors" in shown else []
     live: dict[str, Any] = {"layers": sensors}
     if look is not None:

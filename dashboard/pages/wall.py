@@ -115,10 +115,7 @@ def refresh(_: int, story_tick: int, last_ok: str | None, sky_at: str | None) ->
     else:
         banner, banner_class = "", "sc-banner wall-banner"
     story = scenes.stories(state, "ko" if story_tick % 2 == 0 else "en")[(story_tick // 2) % 4]
-    try:
-        look = scenes.sky_now(config, sky_mod.parse_clock(sky_at, config.timezone))
-    except DataUnavailable:
-        look = None
+    look = scenes.sky_now(config, sky_mod.parse_clock(sky_at, config.timezone))
     return (
         scenes.live_layers(state, look),
         banner,
