@@ -43,7 +43,7 @@ class Episode:
 class Thresholds:
     """What counts as anomalous; the defaults are tuned on the simulator's scored scenario."""
 
-    breach_z: float = 7.0
+    breach_z: float = 8.0
     cusum_k: float = 2.0  # slack, in robust standard deviations
     cusum_h: float = 20.0  # alarm level of the cumulative sum
     noise_ratio: float = 3.0
@@ -52,12 +52,15 @@ class Thresholds:
     dropout_min_steps: int = 2
     merge_gap_steps: int = 6
     spike_max_steps: int = 2
-    min_peak_z: float = 4.5  # an episode's strongest point, in robust sd
+    min_peak_z: float = 5.5  # an episode's strongest point, in robust sd
     usual_peak_z: float = 4.0  # a day's largest score in a series with light tails (see ``tail_scale``)
     usual_body_z: float = 3.0  # a day's 95th-percentile score in an ordinary series
     point_z: float = 12.0  # one report beyond both neighbours (see ``point_spikes``)
     recurring_days: int = 14  # a stretch beginning at the time of day one did on these days before is a habit
     aftershock_hours: float = 6.0  # a weaker stretch this soon after an episode is part of it
+    record_margin: float = 0.15  # beyond the series' all-time extreme by this share of its reach (see ``records``)
+    record_days: int = 2  # the history a record needs
+    record_settled_days: float = 7.0  # until then the margin is wider, in proportion (see ``records``)
 
 
 def _past_rolling(x: pd.Series, window: int, func: str) -> pd.Series:
@@ -227,6 +230,31 @@ def point_spikes(series: pd.Series, *, steps_per_day: int, threshold: float, usu
     score = pd.Series(np.minimum(np.abs(gap), sides) / np.maximum(np.nan_to_num(spread, nan=floor), floor))
     score = score / tail_scale(score, steps_per_day=steps_per_day, usual_peak_z=usual_peak_z)
     return np.asarray((score > threshold).to_numpy() & both_sides & np.isfinite(y))
+
+
+def records(
+    series: pd.Series, *, steps_per_day: int, margin: float, days: int, settled_days: float = 0.0
+) -> np.ndarray:
+    """Reports beyond anything the series reported before, by more than ``margin`` of its
+    reach (how far its earlier extreme lies from its earlier median), once it has ``days``
+    of history: a server's CPU at a height it never touched, a road slower than any rush hour.
+
+    A young series has not yet met its own extremes: before ``settled_days`` of history the
+    margin is wider in proportion (three times as wide at a third of it).
+
+    The seasonal score judges a point against the same hours of earlier days and divides
+    by the series' own daily extremes, so a series with wild habits hides a new extreme
+    among them; a value outside the whole of its history is news whatever the hour.
+    """
+    y = series.to_numpy(dtype=float)
+    past = pd.Series(y).shift(1).expanding(min_periods=days * steps_per_day)
+    highest, lowest, middle = (past.max().to_numpy(), past.min().to_numpy(), past.median().to_numpy())
+    history_days = np.maximum(np.arange(len(y)), 1) / steps_per_day
+    needed = margin * np.maximum(1.0, settled_days / history_days)
+    with np.errstate(all="ignore"):
+        above = (y - highest) / (highest - middle)
+        below = (lowest - y) / (middle - lowest)
+    return np.asarray(np.nan_to_num(np.fmax(above, below), nan=0.0, posinf=0.0) > needed)
 
 
 def breaches(z: pd.Series, *, threshold: float) -> pd.Series:
@@ -425,6 +453,14 @@ def detect(
     lone = point_spikes(series, steps_per_day=steps_per_day, threshold=t.point_z, usual_peak_z=t.usual_peak_z)
     wild |= lone
     flags |= lone
+    unseen = records(
+        series, steps_per_day=steps_per_day, margin=t.record_margin, days=t.record_days,
+        settled_days=t.record_settled_days,
+    )  # fmt: skip
+    if common_z is not None:  # a record the whole city's sensors of the metric set together is weather
+        unseen &= ~(common_z.reindex(series.index).abs() > 2.0).to_numpy()
+    wild |= unseen
+    flags |= unseen
     flags &= ~frozen & series.notna()
     residual = (series - expected).to_numpy(dtype=float)
     zs = z.to_numpy(dtype=float)
@@ -437,15 +473,21 @@ def detect(
     folded = _fold_aftershocks(stretches, gap_steps=int(t.aftershock_hours * steps_per_day / 24))
     for a, b, peak_z in _drop_recurring(folded, residual, steps_per_day=steps_per_day, days=t.recurring_days):
         chunk = residual[a : b + 1]
+        if not np.isfinite(chunk).any():  # no expectation yet (a series' first day): against its median so far
+            chunk = (series.iloc[a : b + 1] - float(series.iloc[: b + 1].median())).to_numpy(dtype=float)
+        young = not np.isfinite(zs[a : b + 1]).any()  # no spread learnt to score it by
         kind = classify(chunk, spike_max_steps=t.spike_max_steps)
         worst = int(np.nanargmax(np.abs(chunk)))
         value = float(series.iloc[a + worst])
-        typical = float(expected.iloc[a + worst])
+        typical = value - float(chunk[worst])
         severity = round(peak_z, 2)
-        words = (
-            f"{kind.replace('_', ' ')}: {value:.4g} against an expected {typical:.4g} "
-            f"({value - typical:+.3g}, {severity:g} robust sd) over {_duration(series.index[a], series.index[b], step)}"
+        against = (
+            f"against an expected {typical:.4g} ({value - typical:+.3g}; too little history to score it)"
+            if young
+            else f"against an expected {typical:.4g} ({value - typical:+.3g}, {severity:g} robust sd)"
         )
+        lasting = _duration(series.index[a], series.index[b], step)
+        words = f"{kind.replace('_', ' ')}: {value:.4g} {against} over {lasting}"
         out.append(Episode(series.index[a], series.index[b], kind, severity, words))
     return sorted(out, key=lambda e: (e.start, e.kind))
 
@@ -462,7 +504,8 @@ def _drop_recurring(
     out: list[tuple[int, int, float]] = []
     seen: list[tuple[int, float]] = []  # (start, direction) of every earlier stretch
     for a, b, peak in stretches:
-        direction = float(np.sign(np.nanmean(residual[a : b + 1])))
+        part = residual[a : b + 1]
+        direction = float(np.sign(np.nanmean(part))) if np.isfinite(part).any() else 0.0
         recurring = (
             sum(
                 0 < a - start <= days * steps_per_day

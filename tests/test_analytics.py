@@ -385,3 +385,42 @@ def test_a_sensor_reporting_every_15_minutes_is_judged_by_its_own_rhythm() -> No
     drops = [e for e in detect(series, steps_per_day=288) if e.kind == "dropout"]
     assert len(drops) == 1 and "expected every 15 min" in drops[0].explanation
     assert drops[0].start <= grid[603] and drops[0].end >= grid[622]
+
+
+def _habitually_wild(days: int = 12, seed: int = 3) -> pd.Series:
+    """A server's CPU: a low idle with bursts to 60..90% at any hour, every day."""
+    index = pd.date_range("2026-10-01", periods=days * PER_DAY, freq="5min", tz="UTC")
+    rng = np.random.default_rng(seed)
+    values = 10 + rng.normal(0, 1, len(index))
+    bursts = rng.choice(len(index), size=days * 6, replace=False)
+    values[bursts] = rng.uniform(60, 90, len(bursts))
+    return pd.Series(values, index=index)
+
+
+def test_a_value_beyond_all_history_is_a_record_and_a_habitual_one_is_not() -> None:
+    from analytics.detect import records
+
+    series = _habitually_wild()
+    at = 10 * PER_DAY + 37
+    habitual, record = series.copy(), series.copy()
+    habitual.iloc[at] = 85.0  # within the bursts it has always had
+    record.iloc[at] = 130.0  # beyond any of them by far
+    assert not records(habitual, steps_per_day=PER_DAY, margin=0.15, days=2, settled_days=7)[at]
+    assert records(record, steps_per_day=PER_DAY, margin=0.15, days=2, settled_days=7)[at]
+    found = [e for e in detect(record, steps_per_day=PER_DAY) if e.start <= record.index[at] <= e.end]
+    assert found and "130" in found[0].explanation
+    # a young series has not met its own extremes: the same record on its third day needs more
+    young = series.copy()
+    young.iloc[2 * PER_DAY + 37] = 1.2 * float(series.iloc[: 2 * PER_DAY].max())
+    assert not records(young, steps_per_day=PER_DAY, margin=0.15, days=2, settled_days=7)[2 * PER_DAY + 37]
+    assert records(young, steps_per_day=PER_DAY, margin=0.15, days=2, settled_days=0)[2 * PER_DAY + 37]
+
+
+@pytest.mark.parametrize("at", [1, 2, 3])
+def test_a_spike_in_a_series_first_minutes_is_reported_not_a_crash(at: int) -> None:
+    series = _city_like(days=3)
+    series.iloc[at] += 400
+    found = detect(series, steps_per_day=PER_DAY)
+    assert [e.kind for e in found] == ["spike"]
+    assert found[0].start == series.index[at]
+    assert "too little history" in found[0].explanation
