@@ -23,9 +23,11 @@ log = logging.getLogger(__name__)
 
 
 def archive_of(settings: Settings) -> archive.Archive:
-    return archive.Archive(
-        Path(settings.storage_archive_dir) if settings.storage_archive_dir else settings.home / "archive"
-    )
+    """A local folder (default ``<home>/archive``) or an fsspec URL such as ``s3://bucket/city``."""
+    where = settings.storage_archive_dir
+    if not where:
+        return archive.Archive(settings.home / "archive")
+    return archive.Archive(where if "://" in where else Path(where))
 
 
 def rollup(settings: Settings, *, since: str | None = None) -> int:

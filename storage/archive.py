@@ -19,19 +19,23 @@ them into that day's files before dropping it again.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
 from storage import queries
 from storage.errors import ArchiveError
@@ -44,18 +48,74 @@ ZSTD_LEVEL = 9
 
 @dataclass(frozen=True)
 class Archive:
-    """Where the archive lives: a local folder (an object store mounted or synced there works too)."""
+    """Where the archive lives: a local folder, or any fsspec URL (``s3://bucket/city``,
+    ``gcs://...``, ``memory://...``; the protocol's fsspec package installed, its
+    credentials in its usual environment variables or config)."""
 
-    root: Path
+    root: Path | str
 
-    def day_folder(self, day: date) -> Path:
-        return self.root / f"day={day.isoformat()}"
+    @cached_property
+    def _located(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        fs, base = fsspec.core.url_to_fs(str(self.root))
+        return fs, str(base).rstrip("/")
 
-    def file(self, day: date, metric: str) -> Path:
-        return self.day_folder(day) / f"metric={metric}" / "readings.parquet"
+    @property
+    def fs(self) -> fsspec.AbstractFileSystem:
+        return self._located[0]
 
-    def files(self, day: date) -> list[Path]:
-        return sorted(self.day_folder(day).glob("metric=*/readings.parquet"))
+    @property
+    def local(self) -> bool:
+        return isinstance(self.fs, LocalFileSystem)
+
+    @property
+    def base(self) -> str:
+        """The root as the filesystem names it (no protocol)."""
+        return self._located[1]
+
+    def day_folder(self, day: date) -> str:
+        return f"{self.base}/day={day.isoformat()}"
+
+    def file(self, day: date, metric: str) -> str:
+        return f"{self.day_folder(day)}/metric={metric}/readings.parquet"
+
+    def files(self, day: date) -> list[str]:
+        return sorted(self.fs.glob(f"{self.day_folder(day)}/metric=*/readings.parquet"))
+
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(path))
+
+    def url(self, path: str) -> str:
+        """``path`` as DuckDB opens it: a plain path when local, else with its protocol."""
+        return path if self.local else str(self.fs.unstrip_protocol(path))
+
+
+def copy_out(archive: Archive, folder: Path) -> int:
+    """Every file of the archive into the local ``folder`` (which must not exist), keeping
+    their paths; returns how many."""
+    if not archive.exists(archive.base):
+        return 0
+    if archive.local:
+        shutil.copytree(archive.base, folder)
+        return sum(1 for p in folder.rglob("*") if p.is_file())
+    names = [n for n in archive.fs.find(archive.base) if not n.rsplit("/", 1)[-1].startswith(".")]
+    for name in names:
+        target = folder / name[len(archive.base) :].lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(archive.fs.cat_file(name))
+    return len(names)
+
+
+def replace_with(archive: Archive, folder: Path) -> None:
+    """Make the archive hold exactly the files under the local ``folder`` (none if it is absent)."""
+    if archive.exists(archive.base):
+        archive.fs.rm(archive.base, recursive=True)
+    if not folder.exists():
+        return
+    if archive.local:
+        shutil.copytree(folder, archive.base)
+        return
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        archive.fs.pipe_file(f"{archive.base}/{path.relative_to(folder).as_posix()}", path.read_bytes())
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -63,40 +123,57 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def write_table(frame: pd.DataFrame, path: Path) -> int:
-    """One metric's readings of one day into ``path`` (atomically); returns its bytes."""
+def write_table(frame: pd.DataFrame, archive: Archive, path: str) -> int:
+    """One metric's readings of one day into ``path`` (atomically: written under a temporary
+    name, read back and compared, then renamed); returns its bytes."""
     table = pa.Table.from_pandas(frame[["device_id", "time", "value"]], schema=SCHEMA, preserve_index=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    buffer = pa.BufferOutputStream()
     pq.write_table(
-        table, temporary, compression="zstd", compression_level=ZSTD_LEVEL,
+        table, buffer, compression="zstd", compression_level=ZSTD_LEVEL,
         use_dictionary=["device_id"], column_encoding={"time": "DELTA_BINARY_PACKED", "value": "BYTE_STREAM_SPLIT"},
         write_statistics=True,
     )  # fmt: skip
-    with temporary.open("rb") as handle:
-        os.fsync(handle.fileno())
-    back = pq.read_table(temporary)
+    data = buffer.getvalue().to_pybytes()
+    fs = archive.fs
+    folder, name = path.rsplit("/", 1)
+    fs.makedirs(folder, exist_ok=True)
+    temporary = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
+    if archive.local:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    else:
+        fs.pipe_file(temporary, data)
+    back = pq.read_table(pa.BufferReader(fs.cat_file(temporary)))
     if back.num_rows != len(frame) or not np.isclose(
         float(np.sum(back.column("value").to_numpy())), float(frame["value"].sum()), rtol=1e-12, atol=1e-9
     ):
-        temporary.unlink(missing_ok=True)
+        fs.rm_file(temporary)
         raise ArchiveError(f"{path}: read back {back.num_rows} rows of {len(frame)}, or their sum differs; not kept")
-    temporary.replace(path)
-    return path.stat().st_size
+    if archive.local:
+        os.replace(temporary, path)
+    else:  # an object store has no rename: a copy, then the temporary goes
+        fs.mv(temporary, path)
+    return len(data)
 
 
 def read_day(archive: Archive, day: date) -> pd.DataFrame:
     """Every archived reading of a day (metric, device_id, time, value)."""
     frames = []
     for path in archive.files(day):
-        frame = pq.read_table(path).to_pandas()
+        frame = pq.read_table(pa.BufferReader(archive.fs.cat_file(path))).to_pandas()
         frame["device_id"] = frame["device_id"].astype(str)
-        frame.insert(0, "metric", path.parent.name.removeprefix("metric="))
+        frame.insert(0, "metric", _metric_of(path))
         frames.append(frame)
     if not frames:
         return pd.DataFrame({"metric": [], "device_id": [], "time": pd.to_datetime([], utc=True), "value": []})
     merged: pd.DataFrame = pd.concat(frames, ignore_index=True)
     return merged
+
+
+def _metric_of(path: str) -> str:
+    return path.rsplit("/", 2)[-2].removeprefix("metric=")
 
 
 def archive_day(conn: psycopg.Connection[Any], archive: Archive, day: date) -> tuple[int, int]:
@@ -117,11 +194,11 @@ def archive_day(conn: psycopg.Connection[Any], archive: Archive, day: date) -> t
     written = 0
     kept = set()
     for metric, part in frame.groupby("metric", sort=True):
-        written += write_table(part, archive.file(day, str(metric)))
+        written += write_table(part, archive, archive.file(day, str(metric)))
         kept.add(str(metric))
     for stale in archive.files(day):  # a metric no longer in the day (cannot happen short of a manual delete)
-        if stale.parent.name.removeprefix("metric=") not in kept:
-            stale.unlink()
+        if _metric_of(stale) not in kept:
+            archive.fs.rm_file(stale)
     checksum = float(frame["value"].sum())
     with conn.transaction():
         conn.execute(queries.RECORD_ARCHIVED, (day, len(frame), written, checksum))

@@ -7,7 +7,6 @@ and check that every reading came back.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from storage import queries
-from storage.archive import Archive
+from storage.archive import Archive, copy_out, replace_with
 from storage.errors import BackupError
 
 MANIFEST = "manifest.json"
@@ -58,8 +57,7 @@ def backup(dsn: str, archive: Archive, folder: Path, *, bindir: Path) -> dict[st
     _, env = _pg_env(dsn)
     name = str(conninfo_to_dict(dsn).get("dbname", "smartcity"))
     _run([str(bindir / "pg_dump"), "-Fc", "-Z", "6", "-f", str(folder / DUMP), "-d", name], "pg_dump", env)
-    if archive.root.exists():
-        shutil.copytree(archive.root, folder / "archive")
+    copy_out(archive, folder / "archive")
     manifest = counts | {"seconds": round(time.perf_counter() - started, 2), "database": name}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
@@ -86,10 +84,7 @@ def restore(dsn: str, archive: Archive, folder: Path, *, bindir: Path) -> dict[s
     _run([str(bindir / "pg_restore"), "--no-owner", "-d", name, str(folder / DUMP)], "pg_restore", env)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(queries.POST_RESTORE)
-    if archive.root.exists():
-        shutil.rmtree(archive.root)
-    if (folder / "archive").exists():
-        shutil.copytree(folder / "archive", archive.root)
+    replace_with(archive, folder / "archive")
     restored = _counts(dsn)
     same_sum = abs(restored["hot_value_sum"] - manifest["hot_value_sum"]) <= 1e-6 * max(
         1.0, abs(manifest["hot_value_sum"])

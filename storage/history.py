@@ -29,11 +29,11 @@ def readings(
     hot = pd.DataFrame(conn.execute(queries.HOT_READINGS, (device_id, metric, start, end)).fetchall(), columns=COLUMNS)
     span = (start.astimezone(UTC).date(), end.astimezone(UTC).date())
     days = [row[0] for row in conn.execute(queries.ARCHIVED_DAYS, span).fetchall()]
-    files = [str(p) for day in days for p in [archive.file(day, metric)] if p.exists()]
+    files = [archive.url(p) for day in days for p in [archive.file(day, metric)] if archive.exists(p)]
     if not files:
         frame = hot
     else:
-        cold = _from_parquet(files, device_id, start, end)
+        cold = _from_parquet(archive, files, device_id, start, end)
         frame = pd.concat([cold, hot], ignore_index=True) if len(hot) else cold
     if frame.empty:
         return pd.DataFrame({"time": pd.to_datetime([], utc=True), "value": pd.Series([], dtype=float)})
@@ -42,9 +42,11 @@ def readings(
     return frame.reset_index(drop=True)
 
 
-def _from_parquet(files: list[str], device_id: str, start: datetime, end: datetime) -> pd.DataFrame:
+def _from_parquet(archive: Archive, files: list[str], device_id: str, start: datetime, end: datetime) -> pd.DataFrame:
     with duckdb.connect() as db:
         db.execute("SET TimeZone = 'UTC'")
+        if not archive.local:  # DuckDB reads the object store through the archive's own fsspec filesystem
+            db.register_filesystem(archive.fs)
         frame = db.execute(
             queries.ARCHIVE_READINGS, {"files": files, "device": device_id, "start": start, "end": end}
         ).df()

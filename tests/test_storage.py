@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -86,16 +87,20 @@ def test_late_and_redelivered_readings_reaggregate_their_buckets(dsn: str, uniqu
 def own_dsn(dsn: str) -> Iterator[str]:
     """A database of this module's own in the test cluster: archiving drops whole days, and
     a restore replaces the whole database."""
-    import uuid
+    yield from _own_database(dsn)
 
+
+def _own_database(dsn: str) -> Iterator[str]:
     name = f"storage_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(make_conninfo(dsn, dbname="postgres"), autocommit=True) as conn:
         conn.execute(queries.create_database(name))
     mine = make_conninfo(dsn, dbname=name)
-    db.migrate(mine)
-    yield mine
-    with psycopg.connect(make_conninfo(dsn, dbname="postgres"), autocommit=True) as conn:
-        conn.execute(queries.drop_database(name))
+    try:
+        db.migrate(mine)
+        yield mine
+    finally:
+        with psycopg.connect(make_conninfo(dsn, dbname="postgres"), autocommit=True) as conn:
+            conn.execute(queries.drop_database(name))
 
 
 DAY0 = datetime(2026, 2, 1, tzinfo=UTC)
@@ -124,11 +129,28 @@ def _history(dsn: str, where: archive.Archive, device: str) -> pd.DataFrame:
         )
 
 
+def _archive_at(place: str, tmp_path: Path) -> archive.Archive:
+    """A local folder, or an fsspec object store (its in-memory one: the same code path as s3://)."""
+    return archive.Archive(tmp_path / "archive" if place == "folder" else f"memory://city-{uuid.uuid4().hex}/archive")
+
+
+@pytest.mark.parametrize("place", ["folder", "object store"])
 def test_archive_crash_before_drop_resumes_and_queries_span_both_tiers(
-    own_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dsn: str, own_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, place: str
 ) -> None:
+    where = _archive_at(place, tmp_path)
+    if place == "folder":  # the later tests read what this one leaves in the module's database
+        _crash_and_resume(own_dsn, where, monkeypatch)
+        return
+    fresh = _own_database(dsn)
+    try:
+        _crash_and_resume(next(fresh), where, monkeypatch)
+    finally:
+        fresh.close()
+
+
+def _crash_and_resume(own_dsn: str, where: archive.Archive, monkeypatch: pytest.MonkeyPatch) -> None:
     _fill(own_dsn)
-    where = archive.Archive(tmp_path / "archive")
     kept_everything = {d: _history(own_dsn, where, f"arc-{d}") for d in range(3)}
     assert len(kept_everything[0]) == 4 * 144
 
@@ -202,7 +224,7 @@ def test_archive_is_compact_and_exact(own_dsn: str, tmp_path: Path) -> None:
                               pd.date_range("2026-01-01", periods=288, freq="5min", tz="UTC")),
                           "value": np.round(np.random.default_rng(1).normal(30, 5, 576), 1)})  # fmt: skip
     path = where.file(DAY0.date(), "pm25_ugm3")
-    archive.write_table(frame, path)
+    archive.write_table(frame, where, path)
     back = archive.read_day(where, DAY0.date())
     assert back["time"].tolist() == frame["time"].tolist()
     assert back["value"].tolist() == frame["value"].tolist()
@@ -228,6 +250,25 @@ def test_backup_restores_every_reading(own_dsn: str, tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*), sum(value) FROM readings").fetchone() == before
         assert conn.execute("SELECT count(*) FROM timescaledb_information.hypertables").fetchone()[0] >= 3  # type: ignore[index]
     assert (where.root / "marker.txt").read_text(encoding="utf-8") == "kept"
+
+
+def test_an_object_store_archive_is_copied_out_and_back_whole(tmp_path: Path) -> None:
+    where = _archive_at("object store", tmp_path)
+    times = pd.to_datetime(["2026-01-01 00:00", "2026-01-01 00:05"], utc=True)
+    frame = pd.DataFrame({"device_id": ["a", "b"], "time": times,
+                          "value": [1.5, 2.5]})  # fmt: skip
+    archive.write_table(frame, where, where.file(DAY0.date(), "pm25_ugm3"))
+    archive.write_table(frame, where, where.file(DAY0.date(), "no2_ppb"))
+    assert [f.rsplit("/", 2)[-2] for f in where.files(DAY0.date())] == ["metric=no2_ppb", "metric=pm25_ugm3"]
+    assert not where.fs.glob(f"{where.base}/**/*.tmp")  # temporaries renamed or removed
+    assert archive.copy_out(where, tmp_path / "copy") == 2
+    where.fs.rm(where.file(DAY0.date(), "no2_ppb"))
+    where.fs.pipe_file(f"{where.base}/stray.txt", b"not in the backup")
+    archive.replace_with(where, tmp_path / "copy")
+    assert not where.exists(f"{where.base}/stray.txt")
+    back = archive.read_day(where, DAY0.date())
+    assert sorted(back["metric"].unique()) == ["no2_ppb", "pm25_ugm3"]
+    assert back[back["metric"] == "no2_ppb"]["value"].tolist() == [1.5, 2.5]
 
 
 def test_completeness_scores_known_answers() -> None:
