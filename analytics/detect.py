@@ -58,6 +58,7 @@ class Thresholds:
     point_z: float = 12.0  # one report beyond both neighbours (see ``point_spikes``)
     recurring_days: int = 14  # a stretch beginning at the time of day one did on these days before is a habit
     aftershock_hours: float = 6.0  # a weaker stretch this soon after an episode is part of it
+    tail_of_days: float = 0.75  # which of those daily peaks is 'usual' (a quantile; see ``tail_scale``)
     record_margin: float = 0.15  # beyond the series' all-time extreme by this share of its reach (see ``records``)
     record_days: int = 2  # the history a record needs
     record_settled_days: float = 7.0  # until then the margin is wider, in proportion (see ``records``)
@@ -176,11 +177,19 @@ def robust_z(series: pd.Series, expected: pd.Series, *, window: int) -> pd.Serie
 
 
 def tail_scale(
-    z: pd.Series, *, steps_per_day: int, usual_peak_z: float, days: int = 7, quantile: float = 1.0
+    z: pd.Series,
+    *,
+    steps_per_day: int,
+    usual_peak_z: float,
+    days: int = 7,
+    quantile: float = 1.0,
+    of_days: float = 0.5,
 ) -> np.ndarray:
-    """How much heavier than usual a series' tails are, at each point: the median of the
-    largest absolute score (or its ``quantile``) of each of the ``days`` whole days before
-    it, over ``usual_peak_z`` (never below 1; 1 through the first day).
+    """How much heavier than usual a series' tails are, at each point: the ``of_days``
+    quantile (0.5, the median) of the largest absolute score (or its ``quantile``) of each
+    of the ``days`` whole days before it, over ``usual_peak_z`` (never below 1; 1 through
+    the first day). Above the median, a series that bursts on most days but not all
+    (a disk written every few nights) is judged against its burst days.
 
     A server's CPU that spikes to 100 every night, a disk written in bursts: their robust
     scores reach tens of robust sd every day, and a fixed threshold would alarm every day.
@@ -195,7 +204,7 @@ def tail_scale(
         return scale
     peaks = np.quantile(values[: whole * steps_per_day].reshape(whole, steps_per_day), quantile, axis=1)
     for day in range(1, whole + 1):
-        usual = float(np.median(peaks[max(0, day - days) : day]))
+        usual = float(np.quantile(peaks[max(0, day - days) : day], of_days))
         scale[day * steps_per_day : (day + 1) * steps_per_day] = max(1.0, usual / usual_peak_z)
     return scale
 
@@ -442,8 +451,10 @@ def detect(
         z = z - common_z.reindex(z.index).fillna(0.0)
     # points are judged against the series' own daily extremes, stretches against its
     # ordinary days (a server's nightly spikes must not hide a sustained change)
-    sustained = z / tail_scale(z, steps_per_day=steps_per_day, usual_peak_z=t.usual_body_z, quantile=0.95)
-    z = z / tail_scale(z, steps_per_day=steps_per_day, usual_peak_z=t.usual_peak_z)
+    sustained = z / tail_scale(
+        z, steps_per_day=steps_per_day, usual_peak_z=t.usual_body_z, quantile=0.95, of_days=t.tail_of_days
+    )
+    z = z / tail_scale(z, steps_per_day=steps_per_day, usual_peak_z=t.usual_peak_z, of_days=t.tail_of_days)
     flags = breaches(z, threshold=t.breach_z) | cusum(sustained, k=t.cusum_k, h=t.cusum_h)
     flags |= noise_bursts(sustained, window=t.noise_window, ratio=t.noise_ratio)
     wild = np.zeros(len(series), dtype=bool)
