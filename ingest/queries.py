@@ -84,6 +84,29 @@ ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excl
 WHERE l.time < excluded.time
 """
 
+# The latest-value table is unlogged (sql/010): a database crash empties it. Rebuilt from
+# what is kept: each series' last value in the daily rollups, and the readings of the
+# (device, hour)s the rollups have not taken in yet (ingest logs them in its own
+# transactions, so every reading is in one or the other). One writer rebuilds; the rest wait.
+LATEST_LOST = """
+SELECT pg_advisory_xact_lock(hashtext('smartcity.latest_readings')),
+       NOT EXISTS (SELECT 1 FROM latest_readings) AND EXISTS (SELECT 1 FROM readings)
+"""
+REBUILD_LATEST = """
+INSERT INTO latest_readings AS l (device_id, metric, time, value)
+SELECT DISTINCT ON (device_id, metric) device_id, metric, time, value
+FROM (
+    SELECT device_id, metric, last_time AS time, last AS value FROM rollup_daily
+    UNION ALL
+    SELECT r.device_id, r.metric, r.time, r.value
+    FROM (SELECT DISTINCT device_id, hour FROM rollup_log) AS p
+    JOIN readings r ON r.device_id = p.device_id AND r.time >= p.hour AND r.time < p.hour + interval '1 hour'
+) AS kept
+ORDER BY device_id, metric, time DESC
+ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
+WHERE l.time < excluded.time
+"""
+
 # The twin's sited devices, registered with their place (ingest/registry.py).
 REGISTER_SITED = """
 INSERT INTO devices (device_id, kind, district, source, lon_deg, lat_deg, building_id)

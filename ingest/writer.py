@@ -12,6 +12,7 @@ and only then may the caller acknowledge it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ import psycopg
 from contract import READINGS_CHANNEL, READINGS_LISTENER
 from ingest import announce, queries
 from ingest.models import Decoded, Reading, Reason, Rejection
+
+log = logging.getLogger(__name__)
 
 # Dead letters keep at most this much of a payload (the size is kept in full).
 DEAD_LETTER_PAYLOAD_BYTES = 65536
@@ -80,6 +83,7 @@ class Writer:
         conn.execute(queries.CREATE_LATEST_STAGING)
         self._known.update(str(row[0]) for row in conn.execute(queries.KNOWN_DEVICES))
         conn.commit()
+        self.rebuilt_latest = rebuild_latest_if_lost(conn)
 
     def refresh_devices(self) -> None:
         """Re-read the device registry (devices registered by other processes)."""
@@ -262,6 +266,18 @@ class Writer:
         with self._conn.cursor() as cur:
             _copy(cur, queries.COPY_LATEST, list(latest.values()))
             cur.execute(queries.UPSERT_LATEST)
+
+
+def rebuild_latest_if_lost(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    """Rebuild the latest-value table when a database crash emptied it (it is unlogged);
+    returns the rows written (0: nothing was lost). Called before a writer's first batch."""
+    with conn.transaction():
+        found = conn.execute(queries.LATEST_LOST).fetchone()
+        if not (found and found[1]):
+            return 0
+        rows = conn.execute(queries.REBUILD_LATEST).rowcount
+    log.warning("the latest values were lost with a database crash; rebuilt %d from the rollups and readings", rows)
+    return rows
 
 
 def _copy(cur: psycopg.Cursor[tuple[object, ...]], statement: str, readings: list[Reading]) -> None:

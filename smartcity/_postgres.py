@@ -166,14 +166,17 @@ def _ensure_database(settings: Settings, db_password: str) -> None:
         raise StackError(f"database started but cannot be reached at {settings.run_dir}: {exc}") from exc
 
 
-def down(settings: Settings) -> bool:
-    """Stop the cluster if it runs. Returns True if it was running."""
+def down(settings: Settings, *, mode: str = "fast") -> bool:
+    """Stop the cluster if it runs. Returns True if it was running.
+
+    ``mode``: pg_ctl's shutdown mode; ``immediate`` is a crash as far as the server can
+    tell (the next start recovers from the write-ahead log), for fault tests."""
     if not is_running(settings):
         return False
     paths = PostgresPaths.of(settings)
     result = _run_as(
         proc.service_user("postgres"),
-        [str(find_bindir() / "pg_ctl"), "-D", str(paths.data), "-m", "fast", "-w", "-t", "60", "stop"],
+        [str(find_bindir() / "pg_ctl"), "-D", str(paths.data), "-m", mode, "-w", "-t", "60", "stop"],
     )
     if result.returncode != 0:
         raise StackError(f"database did not stop: {result.stderr.strip() or result.stdout.strip()}")

@@ -21,6 +21,7 @@ from psycopg.conninfo import make_conninfo
 from ingest.decode import decode
 from ingest.writer import Message, Writer
 from smartcity import db
+from smartcity.settings import Settings
 from storage import archive, backup, completeness, history, queries, rollups
 
 pytestmark = pytest.mark.integration
@@ -294,3 +295,36 @@ def test_completeness_scores_known_answers() -> None:
     assert got.loc["new", "expected"] == 6 * 12  # registered 6 hours before the end
     assert list(scored["device_id"][:3]) == ["new", "silent", "half"]  # worst first
     assert completeness.overall_pct(scored) == round(100 * (288 + 144 + 288) / (288 * 3 + 144 + 72), 2)
+
+
+def test_latest_values_come_back_after_a_database_crash(settings: Settings) -> None:
+    """The latest-value table is unlogged (ingest writes it a quarter faster): a crash empties
+    it, and the next writer rebuilds every series' newest value, whether its hour is rolled
+    up already or still waiting in the rollup log."""
+    if settings.dsn:
+        pytest.skip("crashing a database needs the local stack")
+    from bench._stack import private_stack
+    from smartcity import _postgres, stack
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    with private_stack(f"crash-{uuid.uuid4().hex[:6]}") as own, psycopg.connect(own.database_dsn()) as wconn:
+        writer = Writer(wconn)
+        writer.write(_messages("rolled", [now - timedelta(days=2, minutes=m) for m in range(3)], [1.0, 2.0, 3.0], now))
+        writer.write(_messages("both", [now - timedelta(days=1)], [4.0], now))
+        with psycopg.connect(own.database_dsn()) as jconn:
+            assert rollups.work_off(jconn, TZ) > 0
+        writer.write(_messages("both", [now - timedelta(minutes=5)], [5.0], now))  # newer, not rolled up yet
+        writer.write(_messages("pending", [now - timedelta(minutes=1)], [6.0], now))
+        wconn.commit()
+        before = wconn.execute("SELECT device_id, metric, time, value FROM latest_readings ORDER BY 1, 2").fetchall()
+        assert [(d, v) for d, _, _, v in before] == [("both", 5.0), ("pending", 6.0), ("rolled", 1.0)]
+        wconn.close()
+        _postgres.down(own, mode="immediate")
+        stack.up(own)
+        with psycopg.connect(own.database_dsn()) as after:
+            assert after.execute("SELECT count(*) FROM latest_readings").fetchone() == (0,)  # the crash emptied it
+            assert after.execute("SELECT count(*) FROM readings").fetchone() == (6,)  # the readings are kept
+            assert Writer(after).rebuilt_latest == 3
+            rebuilt = after.execute("SELECT device_id, metric, time, value FROM latest_readings ORDER BY 1, 2")
+            assert rebuilt.fetchall() == before
+            assert Writer(after).rebuilt_latest == 0  # once: a second writer finds it whole
