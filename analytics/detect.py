@@ -52,12 +52,12 @@ class Thresholds:
     dropout_min_steps: int = 2
     merge_gap_steps: int = 6
     spike_max_steps: int = 2
-    min_peak_z: float = 5.5  # an episode's strongest point, in robust sd
+    min_peak_z: float = 5.0  # an episode's strongest point, in robust sd
     usual_peak_z: float = 4.0  # a day's largest score in a series with light tails (see ``tail_scale``)
     usual_body_z: float = 3.0  # a day's 95th-percentile score in an ordinary series
     point_z: float = 12.0  # one report beyond both neighbours (see ``point_spikes``)
     recurring_days: int = 14  # a stretch beginning at the time of day one did on these days before is a habit
-    aftershock_hours: float = 6.0  # a weaker stretch this soon after an episode is part of it
+    aftershock_hours: float = 1.0  # a weaker stretch this soon after an episode is part of it (later: its own)
     tail_of_days: float = 0.75  # which of those daily peaks is 'usual' (a quantile; see ``tail_scale``)
     record_margin: float = 0.15  # beyond the series' all-time extreme by this share of its reach (see ``records``)
     record_days: int = 2  # the history a record needs
