@@ -27,6 +27,7 @@ import argparse
 import hashlib
 import multiprocessing
 import statistics
+import struct
 import sys
 import tempfile
 import threading
@@ -131,13 +132,32 @@ COPY_TRAILER = b"\xff\xff"
 HOUR_US = 3_600_000_000
 
 
-def _binary_rows(fields: list[tuple[str, str, object]], count: int) -> bytes:
+INT4_OID, TEXT_OID, FLOAT8_OID, TIMESTAMPTZ_OID = 23, 25, 701, 1184
+
+
+def _array(oid: int, kind: str, values: np.ndarray) -> tuple[np.dtype[Any], np.ndarray]:
+    """A binary COPY array field per row of ``values`` (rows x elements, no NULLs)."""
+    count = values.shape[1]
+    dtype = np.dtype([("head", ">i4", (5,)), ("items", [("len", ">i4"), ("value", kind)], (count,))])
+    out = np.zeros(len(values), dtype=dtype)
+    out["head"] = (1, 0, oid, count, 1)  # one dimension, no NULLs, element type, length, lower bound
+    out["items"]["len"] = np.dtype(kind).itemsize
+    out["items"]["value"] = values
+    return dtype, out
+
+
+def _text_array(items: tuple[str, ...]) -> bytes:
+    head = struct.pack(">5i", 1, 0, TEXT_OID, len(items), 1)
+    return head + b"".join(struct.pack(">i", len(i.encode())) + i.encode() for i in items)
+
+
+def _binary_rows(fields: list[tuple[str, Any, object]], count: int) -> bytes:
     """``count`` rows of binary COPY, each field (name, numpy type, values) with its length word."""
-    layout: list[tuple[str, str]] = [("n", ">i2")]
+    layout: list[tuple[str, Any]] = [("fields", ">i2")]
     for name, kind, _ in fields:
         layout += [(f"{name}_len", ">i4"), (name, kind)]
     rows = np.zeros(count, dtype=np.dtype(layout))
-    rows["n"] = len(fields)
+    rows["fields"] = len(fields)
     for name, kind, values in fields:
         rows[f"{name}_len"] = np.dtype(kind).itemsize
         rows[name] = values
@@ -147,7 +167,7 @@ def _binary_rows(fields: list[tuple[str, str, object]], count: int) -> bytes:
 def ingest_load(dsn: str, fleet: tuple[int, int], rate: float, seconds: float, done: Any) -> None:
     """Ingest's own transaction at ``rate`` readings/s, from its own statements
     (``ingest.queries``): binary COPY of a batch of six-reading messages into the hypertable,
-    the latest values staged and upserted, the touched hours logged. The rows are encoded by
+    the latest values staged and upserted, each reading's hour aggregates logged. The rows are encoded by
     numpy rather than decoded from MQTT: on two cores Python cannot decode 100,000 readings/s
     beside the database, and the database side of ingest is what the rollups compete with
     (bench/ingest.py measures decoding). Each of ``devices`` reports every
@@ -158,6 +178,7 @@ def ingest_load(dsn: str, fleet: tuple[int, int], rate: float, seconds: float, d
     names = np.array([f"load-{offset + i:07d}".encode() for i in range(devices)])
     width = f"S{len(names[0])}"
     per_batch = 500  # messages a batch, as ingest's batches hold at this rate
+    metric_array = _text_array(METRICS)
     sent, step = 0, 0
     with psycopg.connect(dsn) as conn:
         conn.execute(ingest_queries.CREATE_STAGING)
@@ -167,21 +188,29 @@ def ingest_load(dsn: str, fleet: tuple[int, int], rate: float, seconds: float, d
         while time.monotonic() - started < seconds:
             who = names[(step * per_batch + np.arange(per_batch)) % devices]
             times = int(time.time() * 1e6) - np.arange(per_batch) - PG_EPOCH_US
+            values = 10.0 + np.arange(per_batch) % 13
+            hour = times // HOUR_US * HOUR_US
             body = b"".join(
                 _binary_rows([("t", ">i8", times), ("d", width, who), ("m", f"S{len(m)}", m.encode()),
-                              ("v", ">f8", 10.0 + np.arange(per_batch) % 13)], per_batch)
+                              ("v", ">f8", values)], per_batch)
                 for m in METRICS
             )  # fmt: skip
-            hours = _binary_rows(
-                [("d", width, who), ("h", ">i8", times // HOUR_US * HOUR_US), ("l", ">i4", 0)], per_batch
-            )
+            each = np.repeat(values[:, None], len(METRICS), axis=1)  # what ingest logs of a batch it stored:
+            deltas = _binary_rows(  # the aggregates of each message's readings, a metric an element
+                [("d", width, who), ("h", ">i8", hour), ("late", ">i4", 0),
+                 ("m", f"S{len(metric_array)}", metric_array), ("n", *_array(INT4_OID, ">i4", np.ones_like(each))),
+                 ("sum", *_array(FLOAT8_OID, ">f8", each)), ("min", *_array(FLOAT8_OID, ">f8", each)),
+                 ("max", *_array(FLOAT8_OID, ">f8", each)), ("last", *_array(FLOAT8_OID, ">f8", each)),
+                 ("last_time", *_array(TIMESTAMPTZ_OID, ">i8", np.repeat(times[:, None], len(METRICS), axis=1)))],
+                per_batch,
+            )  # fmt: skip
             with conn.transaction(), conn.cursor() as cur:
                 for statement in (ingest_queries.COPY_READINGS, ingest_queries.COPY_LATEST):
                     with cur.copy(statement) as copy:
                         copy.write(COPY_HEADER + body + COPY_TRAILER)
                 cur.execute(ingest_queries.UPSERT_LATEST)
-                with cur.copy(ingest_queries.COPY_TOUCHED_HOURS) as copy:
-                    copy.write(COPY_HEADER + hours + COPY_TRAILER)
+                with cur.copy(ingest_queries.COPY_ROLLUP_DELTAS) as copy:
+                    copy.write(COPY_HEADER + deltas + COPY_TRAILER)
             sent += per_batch * len(METRICS)
             step += 1
             ahead = sent / rate - (time.monotonic() - started)
@@ -190,7 +219,7 @@ def ingest_load(dsn: str, fleet: tuple[int, int], rate: float, seconds: float, d
     done.put(sent)
 
 
-def lag_figures(settings: Settings, rate: float, seconds: float, devices: int) -> dict[str, float]:
+def lag_figures(settings: Settings, rate: float, seconds: float, devices: int) -> dict[str, Any]:
     """Two ingest writers (processes) commit ``rate`` readings/s between them while the
     lifecycle loop brings the rollups up to date every 5 s; the log's oldest row's age is
     sampled every second. Then the same writers unthrottled: ``load_max_readings_per_s``."""
@@ -227,6 +256,9 @@ def lag_figures(settings: Settings, rate: float, seconds: float, devices: int) -
         while conn.execute(storage_queries.ROLLUP_LAG).fetchone()[1] and time.monotonic() < deadline:  # type: ignore[index]
             time.sleep(0.5)
         drained_s = time.monotonic() - drain_started
+        drained = not conn.execute(storage_queries.ROLLUP_LAG).fetchone()[1]  # type: ignore[index]
+        # the hours merged from ingest's logged aggregates equal the readings recomputed
+        equal_after_load = drained and rollup_mismatches(conn) == 0
     unthrottled, flat_out_lags = load(float("inf"))
     stop.set()
     lifecycle.join(30)
@@ -235,7 +267,9 @@ def lag_figures(settings: Settings, rate: float, seconds: float, devices: int) -
         "load_devices": devices,
         "rollup_lag_s": round(max(lags), 1),
         "rollup_lag_median_s": round(statistics.median(lags), 1),
+        "rollup_lag_by_minute_s": [round(max(lags[i : i + 60]), 1) for i in range(0, len(lags), 60)],
         "rollup_drain_after_load_s": round(drained_s, 1),
+        "rollup_equals_raw_after_load": equal_after_load,
         "load_max_readings_per_s": round(unthrottled),
         "rollup_lag_at_max_s": round(max(flat_out_lags), 1),
     }

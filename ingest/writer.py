@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -176,7 +177,11 @@ class Writer:
                 result.inserted = self._insert(readings)
                 result.redelivered = self.redelivered_batches > before
                 self._upsert_latest(readings)
-                self._log_touched_hours(messages, min(m.received_at for m in messages))
+                received_at = min(m.received_at for m in messages)
+                if result.redelivered:  # which readings were new: recompute their hours from the table
+                    self._log_touched_hours(messages, received_at)
+                else:
+                    self._log_deltas(messages, received_at)
                 if self._announce and self._someone_listens():
                     self._conn.execute(queries.ANNOUNCE_READINGS, (READINGS_CHANNEL, announce.payloads(readings)))
             if result.rejected:
@@ -227,34 +232,32 @@ class Writer:
         return self._listened
 
     def _log_touched_hours(self, messages: Sequence[Message], received_at: datetime) -> None:
-        """Which (device, hour) this batch changed, so the rollups of exactly those are redone,
-        with how many of its readings came late (completeness counts them). Walked per
-        message: a message is one device's, and its readings mostly share one time."""
-        late_before = received_at - LATE_AFTER
+        """Which (device, hour) this batch changed, so every metric of those hours is
+        recomputed, with how many of its readings came late (completeness counts them)."""
         touched: dict[tuple[str, datetime], int] = {}
-        hour = end = received_at  # the hour last seen: most readings of a batch fall in one
-        for msg in messages:
-            readings = msg.decoded.readings
-            if not readings or msg.decoded.rejection is not None:
-                continue
-            first = readings[0]
-            shared = first.time
-            if len(readings) == 1 or all(r.time is shared for r in readings):
-                spans: Sequence[tuple[datetime, int]] = ((shared, len(readings)),)
-            else:  # several times in one message (SenML)
-                spans = [(r.time, 1) for r in readings]
-            for when, count in spans:
-                if not hour <= when < end:
-                    hour = when.replace(minute=0, second=0, microsecond=0)
-                    end = hour + ONE_HOUR
-                key = (first.device_id, hour)
-                touched[key] = touched.get(key, 0) + (count if when < late_before else 0)
-        if not touched:
-            return
+        for (device, _metric, hour), (late, *_aggregates) in _hour_aggregates(messages, received_at).items():
+            touched[(device, hour)] = touched.get((device, hour), 0) + late
         with self._conn.cursor() as cur, cur.copy(queries.COPY_TOUCHED_HOURS) as copy:
             copy.set_types(queries.TOUCHED_TYPES)
             for (device, hour), late in touched.items():
                 copy.write_row((device, hour, late))
+
+    def _log_deltas(self, messages: Sequence[Message], received_at: datetime) -> None:
+        """Every reading of the batch was stored: its aggregates per (device, hour), a
+        metric an element, for the rollups to merge (no reading is read back from the table)."""
+        packed: dict[tuple[str, datetime], list[list[Any]]] = {}
+        for (device, metric, hour), (late, *aggregates) in _hour_aggregates(messages, received_at).items():
+            row = packed.get((device, hour))
+            if row is None:
+                row = packed[(device, hour)] = [[0], [], [], [], [], [], [], []]
+            row[0][0] += late
+            row[1].append(metric)
+            for column, value in zip(row[2:], aggregates, strict=True):
+                column.append(value)
+        with self._conn.cursor() as cur, cur.copy(queries.COPY_ROLLUP_DELTAS) as copy:
+            copy.set_types(queries.ROLLUP_DELTA_TYPES)
+            for (device, hour), ((late,), *columns) in packed.items():
+                copy.write_row((device, hour, late, *columns))
 
     def _upsert_latest(self, readings: list[Reading]) -> None:
         latest: dict[tuple[str, str], Reading] = {}
@@ -266,6 +269,42 @@ class Writer:
         with self._conn.cursor() as cur:
             _copy(cur, queries.COPY_LATEST, list(latest.values()))
             cur.execute(queries.UPSERT_LATEST)
+
+
+# (device, metric, hour) -> [late, n, sum, min, max, last, last_time]
+_Aggregates = dict[tuple[str, str, datetime], list[Any]]
+
+
+def _hour_aggregates(messages: Sequence[Message], received_at: datetime) -> _Aggregates:
+    """The batch's readings aggregated per (device, metric, UTC hour): how many came over
+    10 min late, count, sum, min, max, the newest value and its time. Walked per message:
+    a message is one device's, and its readings mostly share one time."""
+    late_before = received_at - LATE_AFTER
+    out: _Aggregates = {}
+    hour = end = received_at  # the hour last seen: most readings of a batch fall in one
+    for msg in messages:
+        readings = msg.decoded.readings
+        if not readings or msg.decoded.rejection is not None:
+            continue
+        for r in readings:
+            when = r.time
+            if not hour <= when < end:
+                hour = when.replace(minute=0, second=0, microsecond=0)
+                end = hour + ONE_HOUR
+            key = (r.device_id, r.metric, hour)
+            value = r.value
+            seen = out.get(key)
+            if seen is None:
+                out[key] = [int(when < late_before), 1, value, value, value, value, when]
+                continue
+            seen[0] += when < late_before
+            seen[1] += 1
+            seen[2] += value
+            seen[3] = min(seen[3], value)
+            seen[4] = max(seen[4], value)
+            if when > seen[6]:
+                seen[5], seen[6] = value, when
+    return out
 
 
 def rebuild_latest_if_lost(conn: psycopg.Connection[tuple[object, ...]]) -> int:

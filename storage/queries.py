@@ -23,23 +23,69 @@ CROSS JOIN LATERAL (
 WHERE l.id <= %(upto)s
 """
 
-# Every metric of each touched (device, hour), from raw; late arrivals added to what the hour had.
+
+# Every metric of each device-hour logged without metrics (on a day not archived), from
+# raw; ``late`` is added afterwards.
 ROLLUP_HOURS = """
 WITH touched AS (
-    SELECT l.device_id, l.hour, sum(l.late) AS late FROM rollup_log l
-    WHERE l.id <= %(upto)s AND NOT EXISTS (
+    SELECT DISTINCT l.device_id, l.hour FROM rollup_log l
+    WHERE l.id <= %(upto)s AND l.metrics IS NULL AND NOT EXISTS (
         SELECT 1 FROM archive_days a WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL)
-    GROUP BY l.device_id, l.hour
 )
-INSERT INTO rollup_hourly AS h (device_id, metric, bucket, n, mean, min, max, last, last_time, sum, late)
+INSERT INTO rollup_hourly AS h (device_id, metric, bucket, n, mean, min, max, last, last_time, sum)
 SELECT t.device_id, r.metric, t.hour, count(*), avg(r.value), min(r.value), max(r.value),
-       (array_agg(r.value ORDER BY r.time DESC))[1], max(r.time), sum(r.value), min(t.late)
+       (array_agg(r.value ORDER BY r.time DESC))[1], max(r.time), sum(r.value)
 FROM touched t
 JOIN readings r ON r.device_id = t.device_id AND r.time >= t.hour AND r.time < t.hour + interval '1 hour'
 GROUP BY t.device_id, r.metric, t.hour
 ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
     n = EXCLUDED.n, mean = EXCLUDED.mean, min = EXCLUDED.min, max = EXCLUDED.max,
-    last = EXCLUDED.last, last_time = EXCLUDED.last_time, sum = EXCLUDED.sum, late = h.late + EXCLUDED.late
+    last = EXCLUDED.last, last_time = EXCLUDED.last_time, sum = EXCLUDED.sum
+"""
+
+# The aggregates ingest logged of the readings it stored, merged into their hours: exact,
+# since a reading and its delta commit together and a reading is stored once. Not for
+# archived days (a late redelivery of an archived reading is stored again in the hot
+# table: those hours are recomputed from the archive and the late readings together),
+# nor for device-hours recomputed in this run.
+MERGE_DELTAS = """
+WITH recomputed AS (
+    SELECT DISTINCT l.device_id, l.hour FROM rollup_log l
+    WHERE l.id <= %(upto)s AND l.metrics IS NULL AND NOT EXISTS (
+        SELECT 1 FROM archive_days a WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL)
+),
+deltas AS (
+    SELECT l.device_id, u.metric, l.hour, sum(u.n) AS n, sum(u.sum) AS sum, min(u.min) AS min, max(u.max) AS max,
+           (array_agg(u.last ORDER BY u.last_time DESC))[1] AS last, max(u.last_time) AS last_time
+    FROM rollup_log l
+    CROSS JOIN LATERAL unnest(l.metrics, l.n, l.sum, l.min, l.max, l.last, l.last_time)
+        AS u (metric, n, sum, min, max, last, last_time)
+    WHERE l.id <= %(upto)s AND l.metrics IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM recomputed c WHERE c.device_id = l.device_id AND c.hour = l.hour)
+      AND NOT EXISTS (SELECT 1 FROM archive_days a
+                      WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL)
+    GROUP BY l.device_id, u.metric, l.hour
+)
+INSERT INTO rollup_hourly AS h (device_id, metric, bucket, n, mean, min, max, last, last_time, sum)
+SELECT device_id, metric, hour, n, sum / n, min, max, last, last_time, sum FROM deltas
+ORDER BY device_id, metric, hour
+ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
+    n = h.n + EXCLUDED.n, sum = h.sum + EXCLUDED.sum, mean = (h.sum + EXCLUDED.sum) / (h.n + EXCLUDED.n),
+    min = least(h.min, EXCLUDED.min), max = greatest(h.max, EXCLUDED.max),
+    last = CASE WHEN EXCLUDED.last_time >= h.last_time THEN EXCLUDED.last ELSE h.last END,
+    last_time = greatest(h.last_time, EXCLUDED.last_time)
+"""
+
+# Late arrivals counted per device-hour, standing on each of the device's metric rows of it.
+ADD_LATE = """
+UPDATE rollup_hourly h SET late = h.late + t.late
+FROM (
+    SELECT l.device_id, l.hour, sum(l.late) AS late FROM rollup_log l
+    WHERE l.id <= %(upto)s AND l.late > 0 AND NOT EXISTS (
+        SELECT 1 FROM archive_days a WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL)
+    GROUP BY l.device_id, l.hour
+) AS t
+WHERE h.device_id = t.device_id AND h.bucket = t.hour
 """
 
 UPSERT_HOUR = """

@@ -1,11 +1,13 @@
 """Hourly and daily rollups, kept equal to a recomputation from the raw readings.
 
-Ingest logs each (device, metric, hour) a batch touches; :func:`bring_up_to_date`
-recomputes exactly those hours from the readings, then the city days they fall on from
-the hours, and consumes the log, all in one repeatable-read transaction. A late or
-redelivered reading therefore re-aggregates the buckets it lands in; a batch committing
-meanwhile waits for the next run. Hours on days already archived and dropped are
-recomputed from the archive together with the late readings (``history``).
+Ingest logs, per (device, metric, hour), the aggregates of the readings each batch stored
+(a batch holding redeliveries, and a bulk load, log the device-hours to recompute
+instead); :func:`bring_up_to_date` merges the aggregates into their hours, recomputes
+the logged device-hours from the readings, then the city days they fall on from the
+hours, and consumes the log, all in one repeatable-read transaction. A late reading is
+merged into the bucket it lands in, a redelivered one is stored and counted once; a
+batch committing meanwhile waits for the next run. Hours on days already archived and
+dropped are recomputed from the archive together with the late readings (``history``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ def bring_up_to_date(
         if archived and read_span is not None:
             _recompute_from_history(conn, archived, read_span)
         conn.execute(queries.ROLLUP_HOURS, params)
+        conn.execute(queries.MERGE_DELTAS, params)
+        conn.execute(queries.ADD_LATE, params)
         conn.execute(queries.ROLLUP_DAYS, params)
         consumed = conn.execute(queries.CONSUME_LOG, params).rowcount
         conn.execute(queries.RECORD_RUN, ("rollup", consumed, time.perf_counter() - started))
