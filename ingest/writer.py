@@ -17,12 +17,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import psycopg
 
 from contract import READINGS_CHANNEL, READINGS_LISTENER
-from ingest import announce, queries
+from ingest import announce, pgbinary, queries
 from ingest.models import Decoded, Reading, Reason, Rejection
 
 log = logging.getLogger(__name__)
@@ -234,30 +233,18 @@ class Writer:
     def _log_touched_hours(self, messages: Sequence[Message], received_at: datetime) -> None:
         """Which (device, hour) this batch changed, so every metric of those hours is
         recomputed, with how many of its readings came late (completeness counts them)."""
-        touched: dict[tuple[str, datetime], int] = {}
-        for (device, _metric, hour), (late, *_aggregates) in _hour_aggregates(messages, received_at).items():
-            touched[(device, hour)] = touched.get((device, hour), 0) + late
+        touched = _hour_aggregates(messages, received_at)
         with self._conn.cursor() as cur, cur.copy(queries.COPY_TOUCHED_HOURS) as copy:
             copy.set_types(queries.TOUCHED_TYPES)
-            for (device, hour), late in touched.items():
+            for (device, hour), (late, _metrics) in touched.items():
                 copy.write_row((device, hour, late))
 
     def _log_deltas(self, messages: Sequence[Message], received_at: datetime) -> None:
         """Every reading of the batch was stored: its aggregates per (device, hour), a
         metric an element, for the rollups to merge (no reading is read back from the table)."""
-        packed: dict[tuple[str, datetime], list[list[Any]]] = {}
-        for (device, metric, hour), (late, *aggregates) in _hour_aggregates(messages, received_at).items():
-            row = packed.get((device, hour))
-            if row is None:
-                row = packed[(device, hour)] = [[0], [], [], [], [], [], [], []]
-            row[0][0] += late
-            row[1].append(metric)
-            for column, value in zip(row[2:], aggregates, strict=True):
-                column.append(value)
+        payload = pgbinary.rollup_deltas(_hour_aggregates(messages, received_at))
         with self._conn.cursor() as cur, cur.copy(queries.COPY_ROLLUP_DELTAS) as copy:
-            copy.set_types(queries.ROLLUP_DELTA_TYPES)
-            for (device, hour), ((late,), *columns) in packed.items():
-                copy.write_row((device, hour, late, *columns))
+            copy.write(payload)
 
     def _upsert_latest(self, readings: list[Reading]) -> None:
         latest: dict[tuple[str, str], Reading] = {}
@@ -271,39 +258,43 @@ class Writer:
             cur.execute(queries.UPSERT_LATEST)
 
 
-# (device, metric, hour) -> [late, n, sum, min, max, last, last_time]
-_Aggregates = dict[tuple[str, str, datetime], list[Any]]
-
-
-def _hour_aggregates(messages: Sequence[Message], received_at: datetime) -> _Aggregates:
-    """The batch's readings aggregated per (device, metric, UTC hour): how many came over
-    10 min late, count, sum, min, max, the newest value and its time. Walked per message:
-    a message is one device's, and its readings mostly share one time."""
+def _hour_aggregates(messages: Sequence[Message], received_at: datetime) -> pgbinary.HourAggregates:
+    """The batch's readings aggregated per (device, UTC hour): how many came over 10 min
+    late and, per metric, count, sum, min, max, the newest value and its time. Walked per
+    message: a message is one device's, and its readings mostly share one time and hour."""
     late_before = received_at - LATE_AFTER
-    out: _Aggregates = {}
+    out: pgbinary.HourAggregates = {}
     hour = end = received_at  # the hour last seen: most readings of a batch fall in one
     for msg in messages:
         readings = msg.decoded.readings
         if not readings or msg.decoded.rejection is not None:
             continue
+        entry = None
         for r in readings:
             when = r.time
             if not hour <= when < end:
                 hour = when.replace(minute=0, second=0, microsecond=0)
                 end = hour + ONE_HOUR
-            key = (r.device_id, r.metric, hour)
+                entry = None
+            if entry is None:
+                key = (r.device_id, hour)
+                entry = out.get(key)
+                if entry is None:
+                    entry = out[key] = [0, {}]
+            if when < late_before:
+                entry[0] += 1
             value = r.value
-            seen = out.get(key)
+            metrics = entry[1]
+            seen = metrics.get(r.metric)
             if seen is None:
-                out[key] = [int(when < late_before), 1, value, value, value, value, when]
+                metrics[r.metric] = [1, value, value, value, value, when]
                 continue
-            seen[0] += when < late_before
-            seen[1] += 1
-            seen[2] += value
-            seen[3] = min(seen[3], value)
-            seen[4] = max(seen[4], value)
-            if when > seen[6]:
-                seen[5], seen[6] = value, when
+            seen[0] += 1
+            seen[1] += value
+            seen[2] = min(seen[2], value)
+            seen[3] = max(seen[3], value)
+            if when > seen[5]:
+                seen[4], seen[5] = value, when
     return out
 
 

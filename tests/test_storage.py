@@ -92,6 +92,41 @@ def test_rollups_merged_from_many_batches_equal_a_recomputation(dsn: str, unique
             assert last == []
 
 
+def test_what_a_batch_logs_is_its_readings_aggregates_exactly(dsn: str, unique: str) -> None:
+    """The log rows ingest packs itself (ingest.pgbinary) read back as the batch's own
+    aggregates: awkward values, microsecond times, one and several metrics, two hours."""
+    device = f"pack-{unique}"
+    now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+    first, second = now - timedelta(hours=2, minutes=1, microseconds=7), now - timedelta(minutes=3, microseconds=1)
+    bodies = [
+        (first, {"pm25_ugm3": 1e-300, "temperature_c": -40.25}),
+        (first + timedelta(microseconds=5), {"pm25_ugm3": 999.5}),
+        (second, {"temperature_c": -0.0, "humidity_pct": 100.0, "pm25_ugm3": 0.1}),
+    ]
+    messages = []
+    for i, (when, metrics) in enumerate(bodies):
+        topic = f"city/store/air/{device}"
+        body = json.dumps({"time": when.isoformat(), "metrics": metrics}).encode()
+        messages.append(Message(i, 1, topic, body, now, decode(topic, body, now)))
+    with psycopg.connect(dsn) as wconn:
+        assert not Writer(wconn).write(messages).rejected
+        wconn.commit()
+        rows = wconn.execute(
+            "SELECT hour, late, u.* FROM rollup_log, unnest(metrics, n, sum, min, max, last, last_time)"
+            " AS u(metric, n, sum, min, max, last, last_time) WHERE device_id = %s ORDER BY hour, metric",
+            (device,),
+        ).fetchall()
+    hour = first.replace(minute=0, second=0, microsecond=0)
+    later = second.replace(minute=0, second=0, microsecond=0)
+    assert rows == [
+        (hour, 3, "pm25_ugm3", 2, 1e-300 + 999.5, 1e-300, 999.5, 999.5, first + timedelta(microseconds=5)),
+        (hour, 3, "temperature_c", 1, -40.25, -40.25, -40.25, -40.25, first),
+        (later, 0, "humidity_pct", 1, 100.0, 100.0, 100.0, 100.0, second),
+        (later, 0, "pm25_ugm3", 1, 0.1, 0.1, 0.1, 0.1, second),
+        (later, 0, "temperature_c", 1, -0.0, -0.0, -0.0, -0.0, second),
+    ]
+
+
 def test_late_and_redelivered_readings_reaggregate_their_buckets(dsn: str, unique: str) -> None:
     device = f"roll-{unique}"
     now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
