@@ -183,7 +183,7 @@ ANNOUNCE_READINGS = "SELECT pg_notify(%s, p) FROM unnest(%s::text[]) AS p"
 # aggregates of the readings stored, one array element a metric, merged into the hour; or,
 # for a batch holding redeliveries (which readings were new is the database's to say),
 # the device-hours to recompute from the readings (no metrics). ``late``: readings of the
-# device-hour that arrived over 10 min late. Packed by ingest.pgbinary (psycopg's array dumping
+# device-hour that arrived over 10 min late. Packed by ingest._pgbinary (psycopg's array dumping
 # cost more than the batch's readings).
 COPY_ROLLUP_DELTAS = (
     "COPY rollup_log (device_id, hour, late, metrics, n, sum, min, max, last, last_time) FROM STDIN (FORMAT BINARY)"

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import psycopg
 
 from contract import READINGS_CHANNEL, READINGS_LISTENER
-from ingest import announce, pgbinary, queries
+from ingest import _pgbinary, announce, queries
 from ingest.models import Decoded, Reading, Reason, Rejection
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,7 @@ class Writer:
     def _log_deltas(self, messages: Sequence[Message], received_at: datetime) -> None:
         """Every reading of the batch was stored: its aggregates per (device, hour), a
         metric an element, for the rollups to merge (no reading is read back from the table)."""
-        payload = pgbinary.rollup_deltas(_hour_aggregates(messages, received_at))
+        payload = _pgbinary.rollup_deltas(_hour_aggregates(messages, received_at))
         with self._conn.cursor() as cur, cur.copy(queries.COPY_ROLLUP_DELTAS) as copy:
             copy.write(payload)
 
@@ -258,12 +258,12 @@ class Writer:
             cur.execute(queries.UPSERT_LATEST)
 
 
-def _hour_aggregates(messages: Sequence[Message], received_at: datetime) -> pgbinary.HourAggregates:
+def _hour_aggregates(messages: Sequence[Message], received_at: datetime) -> _pgbinary.HourAggregates:
     """The batch's readings aggregated per (device, UTC hour): how many came over 10 min
     late and, per metric, count, sum, min, max, the newest value and its time. Walked per
     message: a message is one device's, and its readings mostly share one time and hour."""
     late_before = received_at - LATE_AFTER
-    out: pgbinary.HourAggregates = {}
+    out: _pgbinary.HourAggregates = {}
     hour = end = received_at  # the hour last seen: most readings of a batch fall in one
     for msg in messages:
         readings = msg.decoded.readings

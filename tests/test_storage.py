@@ -93,7 +93,7 @@ def test_rollups_merged_from_many_batches_equal_a_recomputation(dsn: str, unique
 
 
 def test_what_a_batch_logs_is_its_readings_aggregates_exactly(dsn: str, unique: str) -> None:
-    """The log rows ingest packs itself (ingest.pgbinary) read back as the batch's own
+    """The log rows ingest packs itself (ingest._pgbinary) read back as the batch's own
     aggregates: awkward values, microsecond times, one and several metrics, two hours."""
     device = f"pack-{unique}"
     now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
