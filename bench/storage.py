@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._stack import private_stack, report  # noqa: E402
+from ingest._pgbinary import FLOAT8_OID, HEADER, INT4_OID, TEXT_OID, TIMESTAMPTZ_OID, TRAILER  # noqa: E402
 from smartcity import simulation  # noqa: E402
 from smartcity._postgres import find_bindir  # noqa: E402
 from smartcity.settings import Settings  # noqa: E402
@@ -130,12 +131,7 @@ def lifecycle_figures(settings: Settings, per_kind: int, days: int, folder: Path
 
 METRICS = ("pm25_ugm3", "pm10_ugm3", "no2_ppb", "o3_ppb", "temperature_c", "humidity_pct")
 PG_EPOCH_US = 946_684_800_000_000  # PostgreSQL's binary timestamps count from 2000-01-01
-COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
-COPY_TRAILER = b"\xff\xff"
 HOUR_US = 3_600_000_000
-
-
-INT4_OID, TEXT_OID, FLOAT8_OID, TIMESTAMPTZ_OID = 23, 25, 701, 1184
 
 
 def _array(oid: int, kind: str, values: np.ndarray) -> tuple[np.dtype[Any], np.ndarray]:
@@ -210,10 +206,10 @@ def ingest_load(dsn: str, fleet: tuple[int, int], rate: float, seconds: float, d
             with conn.transaction(), conn.cursor() as cur:
                 for statement in (ingest_queries.COPY_READINGS, ingest_queries.COPY_LATEST):
                     with cur.copy(statement) as copy:
-                        copy.write(COPY_HEADER + body + COPY_TRAILER)
+                        copy.write(HEADER + body + TRAILER)
                 cur.execute(ingest_queries.UPSERT_LATEST)
                 with cur.copy(ingest_queries.COPY_ROLLUP_DELTAS) as copy:
-                    copy.write(COPY_HEADER + deltas + COPY_TRAILER)
+                    copy.write(HEADER + deltas + TRAILER)
             sent += per_batch * len(METRICS)
             step += 1
             ahead = sent / rate - (time.monotonic() - started)

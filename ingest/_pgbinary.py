@@ -18,7 +18,7 @@ HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 TRAILER = b"\xff\xff"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # binary timestamps count microseconds from here
 _MICROSECOND = timedelta(microseconds=1)
-_TEXT, _INT4, _FLOAT8, _TIMESTAMPTZ = 25, 23, 701, 1184
+TEXT_OID, INT4_OID, FLOAT8_OID, TIMESTAMPTZ_OID = 25, 23, 701, 1184  # the element types' ids
 _FIELDS = struct.Struct(">h")
 _LENGTH = struct.Struct(">i")
 _TIME_AND_LATE = struct.Struct(">iqii")  # hour (8 bytes), late (4 bytes)
@@ -34,7 +34,7 @@ def microseconds(when: datetime) -> int:
 def _text_array(items: tuple[str, ...]) -> bytes:
     """A text[] field (length, head, elements): a batch's devices mostly report one set of metrics."""
     names = [i.encode() for i in items]
-    head = _ARRAY_HEAD.pack(20 + sum(4 + len(b) for b in names), 1, 0, _TEXT, len(names), 1)
+    head = _ARRAY_HEAD.pack(20 + sum(4 + len(b) for b in names), 1, 0, TEXT_OID, len(names), 1)
     return head + b"".join(_LENGTH.pack(len(b)) + b for b in names)
 
 
@@ -66,14 +66,14 @@ def rollup_deltas(aggregates: HourAggregates) -> bytes:
         out.append(_text_array(tuple(metrics)))
         slots = list(metrics.values())
         floats = 20 + 12 * count
-        values: list[float | int] = [20 + 8 * count, 1, 0, _INT4, count, 1]
+        values: list[float | int] = [20 + 8 * count, 1, 0, INT4_OID, count, 1]
         for slot in slots:
             values += (4, slot[0])
         for column in (1, 2, 3, 4):  # sum, min, max, last
-            values += (floats, 1, 0, _FLOAT8, count, 1)
+            values += (floats, 1, 0, FLOAT8_OID, count, 1)
             for slot in slots:
                 values += (8, slot[column])
-        values += (floats, 1, 0, _TIMESTAMPTZ, count, 1)
+        values += (floats, 1, 0, TIMESTAMPTZ_OID, count, 1)
         for slot in slots:
             when = slot[5]
             stamp = times.get(when)
