@@ -4,8 +4,8 @@
 -- the hour, instead of reading the device's readings back from the table at every run
 -- (the work grew with every report of the hour: at 100,000 readings/s it outgrew ingest).
 -- A row without metrics keeps its old meaning: recompute every metric of the device's
--- hour from the readings (bulk loads, restores, a batch holding redeliveries, late
--- readings for days already archived).
+-- hour from the readings (bulk loads, restores, a batch holding redeliveries). Hours on
+-- days already archived are recomputed from the archive whatever their rows carry.
 ALTER TABLE rollup_log
     ADD COLUMN metrics   text[] COLLATE "C",
     ADD COLUMN n         integer[],

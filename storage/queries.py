@@ -23,7 +23,6 @@ CROSS JOIN LATERAL (
 WHERE l.id <= %(upto)s
 """
 
-
 # Every metric of each device-hour logged without metrics (on a day not archived), from
 # raw; ``late`` is added afterwards.
 ROLLUP_HOURS = """

@@ -1,8 +1,8 @@
 """Hourly and daily rollups, kept equal to a recomputation from the raw readings.
 
-Ingest logs, per (device, metric, hour), the aggregates of the readings each batch stored
-(a batch holding redeliveries, and a bulk load, log the device-hours to recompute
-instead); :func:`bring_up_to_date` merges the aggregates into their hours, recomputes
+Ingest logs, per (device, hour), the aggregates of the readings each batch stored, a
+metric an array element (a batch holding redeliveries, and a bulk load, log the
+device-hours to recompute instead); :func:`bring_up_to_date` merges the aggregates into their hours, recomputes
 the logged device-hours from the readings, then the city days they fall on from the
 hours, and consumes the log, all in one repeatable-read transaction. A late reading is
 merged into the bucket it lands in, a redelivered one is stored and counted once; a
