@@ -74,9 +74,10 @@ def fill(dsn: str, devices: int, readings: int) -> float:
             )
             conn.commit()
         conn.execute(
-            """INSERT INTO latest_readings (device_id, metric, time, value)
-               SELECT device_id, 'pm25_ugm3', %s, 0 FROM devices WHERE district = 'bench'""",
-            (end,),
+            """INSERT INTO latest_values (device_id, metrics, metric_times, metric_values, oldest, newest)
+               SELECT device_id, '{pm25_ugm3}', ARRAY[%s::timestamptz], '{0}', %s, %s
+               FROM devices WHERE district = 'bench'""",
+            (end, end, end),
         )
         conn.commit()
         conn.execute("ANALYZE")

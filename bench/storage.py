@@ -178,6 +178,7 @@ def ingest_load(dsn: str, fleet: tuple[int, int], rate: float, seconds: float, d
     width = f"S{len(names[0])}"
     per_batch = 500  # messages a batch, as ingest's batches hold at this rate
     metric_array = _text_array(METRICS)
+    latest_metrics = _text_array(tuple(sorted(METRICS)))  # the latest values' arrays follow sorted metrics
     sent, step = 0, 0
     with psycopg.connect(dsn) as conn:
         conn.execute(ingest_queries.CREATE_STAGING)
@@ -194,19 +195,28 @@ def ingest_load(dsn: str, fleet: tuple[int, int], rate: float, seconds: float, d
                               ("v", ">f8", values)], per_batch)
                 for m in METRICS
             )  # fmt: skip
-            each = np.repeat(values[:, None], len(METRICS), axis=1)  # what ingest logs of a batch it stored:
+            each = np.repeat(values[:, None], len(METRICS), axis=1)
+            stamps = np.repeat(times[:, None], len(METRICS), axis=1)
+            latest = _binary_rows(  # a row per device, a metric an element (ingest._pgbinary.latest_rows)
+                [("d", width, who), ("m", f"S{len(latest_metrics)}", latest_metrics),
+                 ("t", *_array(TIMESTAMPTZ_OID, ">i8", stamps)), ("v", *_array(FLOAT8_OID, ">f8", each)),
+                 ("oldest", ">i8", times), ("newest", ">i8", times)],
+                per_batch,
+            )  # fmt: skip
+            # what ingest logs of a batch it stored:
             deltas = _binary_rows(  # the aggregates of each message's readings, a metric an element
                 [("d", width, who), ("h", ">i8", hour), ("late", ">i4", 0),
                  ("m", f"S{len(metric_array)}", metric_array), ("n", *_array(INT4_OID, ">i4", np.ones_like(each))),
                  ("sum", *_array(FLOAT8_OID, ">f8", each)), ("min", *_array(FLOAT8_OID, ">f8", each)),
                  ("max", *_array(FLOAT8_OID, ">f8", each)), ("last", *_array(FLOAT8_OID, ">f8", each)),
-                 ("last_time", *_array(TIMESTAMPTZ_OID, ">i8", np.repeat(times[:, None], len(METRICS), axis=1)))],
+                 ("last_time", *_array(TIMESTAMPTZ_OID, ">i8", stamps))],
                 per_batch,
             )  # fmt: skip
             with conn.transaction(), conn.cursor() as cur:
-                for statement in (ingest_queries.COPY_READINGS, ingest_queries.COPY_LATEST):
-                    with cur.copy(statement) as copy:
-                        copy.write(HEADER + body + TRAILER)
+                with cur.copy(ingest_queries.COPY_READINGS) as copy:
+                    copy.write(HEADER + body + TRAILER)
+                with cur.copy(ingest_queries.COPY_LATEST) as copy:
+                    copy.write(HEADER + latest + TRAILER)
                 cur.execute(ingest_queries.UPSERT_LATEST)
                 with cur.copy(ingest_queries.COPY_ROLLUP_DELTAS) as copy:
                     copy.write(HEADER + deltas + TRAILER)

@@ -1,4 +1,5 @@
-"""PostgreSQL's binary COPY format for the rollup log's rows, encoded with ``struct``.
+"""PostgreSQL's binary COPY format for the rollup log's rows and the latest values, encoded
+with ``struct``.
 
 psycopg dumps array values element by element in Python, which made the log of a batch's
 aggregates cost more than the batch's readings; the rows here are packed whole. The format
@@ -81,5 +82,45 @@ def rollup_deltas(aggregates: HourAggregates) -> bytes:
                 stamp = times[when] = microseconds(when)
             values += (8, stamp)
         out.append(_numbers(count).pack(*values))
+    out.append(TRAILER)
+    return b"".join(out)
+
+
+@cache
+def _latest(count: int) -> struct.Struct:
+    """The metric_times and metric_values arrays of ``count`` metrics, then oldest and newest."""
+    return struct.Struct(">i5i" + "iq" * count + "i5i" + "id" * count + "iqiq")
+
+
+# device_id -> {metric: (time, value)}: a batch's newest value of each series
+LatestValues = dict[str, dict[str, tuple[datetime, float]]]
+
+
+def latest_rows(latest: LatestValues) -> bytes:
+    """COPY's binary payload for ``ingest_latest (device_id, metrics, metric_times,
+    metric_values, oldest, newest)``: a row per device, its metrics sorted."""
+    out = [HEADER]
+    times: dict[datetime, int] = {}
+    for device, series in latest.items():
+        names = tuple(sorted(series))
+        count = len(names)
+        device_bytes = device.encode()
+        out.append(_FIELDS.pack(6) + _LENGTH.pack(len(device_bytes)) + device_bytes)
+        out.append(_text_array(names))
+        stamps = []
+        for name in names:
+            when = series[name][0]
+            stamp = times.get(when)
+            if stamp is None:
+                stamp = times[when] = microseconds(when)
+            stamps.append(stamp)
+        values: list[float | int] = [20 + 12 * count, 1, 0, TIMESTAMPTZ_OID, count, 1]
+        for stamp in stamps:
+            values += (8, stamp)
+        values += (20 + 12 * count, 1, 0, FLOAT8_OID, count, 1)
+        for name in names:
+            values += (8, series[name][1])
+        values += (8, min(stamps), 8, max(stamps))
+        out.append(_latest(count).pack(*values))
     out.append(TRAILER)
     return b"".join(out)

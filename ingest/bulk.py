@@ -28,6 +28,7 @@ class BulkWriter:
     def __init__(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
         self._conn = conn
         conn.execute(queries.CREATE_BULK_STAGING)
+        conn.execute(queries.CREATE_LATEST_STAGING)
 
     def write_text_rows(self, payloads: Iterable[bytes]) -> None:
         """COPY the rows in one transaction; rows already stored (a second run) are skipped."""
@@ -46,4 +47,5 @@ class BulkWriter:
     def refresh_latest(self, device_ids: list[str], since: datetime) -> None:
         """Bring ``latest_readings`` up to the newest stored reading of each device since ``since``."""
         with self._conn.transaction():
-            self._conn.execute(queries.REFRESH_LATEST, (device_ids, since))
+            self._conn.execute(queries.STAGE_LATEST_FROM_READINGS, (device_ids, since))
+            self._conn.execute(queries.UPSERT_LATEST)

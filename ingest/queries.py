@@ -11,12 +11,22 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_staging (
 ) ON COMMIT DELETE ROWS
 """
 
+# A batch's newest value of each series, a row per device (sql/012).
 CREATE_LATEST_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS ingest_latest (LIKE ingest_staging) ON COMMIT DELETE ROWS
+CREATE TEMP TABLE IF NOT EXISTS ingest_latest (
+    device_id text COLLATE "C" NOT NULL,
+    metrics text[] COLLATE "C" NOT NULL,
+    metric_times timestamptz[] NOT NULL,
+    metric_values double precision[] NOT NULL,
+    oldest timestamptz NOT NULL,
+    newest timestamptz NOT NULL
+) ON COMMIT DELETE ROWS
 """
 CLEAR_STAGING = "DELETE FROM ingest_staging"
 CLEAR_LATEST_STAGING = "DELETE FROM ingest_latest"
-COPY_LATEST = "COPY ingest_latest (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
+COPY_LATEST = """
+COPY ingest_latest (device_id, metrics, metric_times, metric_values, oldest, newest) FROM STDIN (FORMAT BINARY)
+"""
 
 ANY_READING = "SELECT EXISTS (SELECT 1 FROM readings)"
 COPY_READINGS = "COPY readings (time, device_id, metric, value) FROM STDIN (FORMAT BINARY)"
@@ -31,12 +41,29 @@ ON CONFLICT DO NOTHING
 """
 
 # Rows in key order, so that concurrent writers lock them in the same order (no deadlock).
+# A device's staged row replaces its stored one when it holds the same metrics, each newer
+# than anything stored (a device's next message: the subquery's scan is skipped); otherwise
+# the two are merged metric by metric, the newer value winning and the stored one on a tie
+# (a reading at a time already stored was not stored again).
 UPSERT_LATEST = """
-INSERT INTO latest_readings AS l (device_id, metric, time, value)
-SELECT device_id, metric, time, value FROM ingest_latest ORDER BY device_id, metric
-ON CONFLICT (device_id, metric) DO UPDATE
-SET time = excluded.time, value = excluded.value
-WHERE l.time < excluded.time
+INSERT INTO latest_values AS l (device_id, metrics, metric_times, metric_values, oldest, newest)
+SELECT device_id, metrics, metric_times, metric_values, oldest, newest FROM ingest_latest ORDER BY device_id
+ON CONFLICT (device_id) DO UPDATE SET (metrics, metric_times, metric_values, oldest, newest) = (
+    SELECT coalesce(array_agg(m ORDER BY m), excluded.metrics),
+           coalesce(array_agg(t ORDER BY m), excluded.metric_times),
+           coalesce(array_agg(v ORDER BY m), excluded.metric_values),
+           coalesce(min(t), excluded.oldest), coalesce(max(t), excluded.newest)
+    FROM (
+        SELECT DISTINCT ON (m) m, t, v FROM (
+            SELECT m, t, v, 0 AS arrival
+            FROM unnest(l.metrics, l.metric_times, l.metric_values) AS kept (m, t, v)
+            UNION ALL
+            SELECT m, t, v, 1
+            FROM unnest(excluded.metrics, excluded.metric_times, excluded.metric_values) AS came (m, t, v)
+        ) AS both_rows ORDER BY m, t DESC, arrival
+    ) AS merged
+    WHERE NOT (excluded.metrics = l.metrics AND excluded.oldest > l.newest)
+)
 """
 
 REGISTER_DEVICE = """
@@ -74,14 +101,19 @@ CREATE TEMP TABLE IF NOT EXISTS bulk_staging (LIKE readings INCLUDING DEFAULTS) 
 COPY_BULK_STAGING_TEXT = "COPY bulk_staging (time, device_id, metric, value) FROM STDIN"
 MERGE_BULK_STAGING = "INSERT INTO readings SELECT * FROM bulk_staging ON CONFLICT DO NOTHING"
 
-REFRESH_LATEST = """
-INSERT INTO latest_readings AS l (device_id, metric, time, value)
-SELECT DISTINCT ON (device_id, metric) device_id, metric, time, value
-FROM readings
-WHERE device_id = ANY(%s) AND time > %s
-ORDER BY device_id, metric, time DESC
-ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
-WHERE l.time < excluded.time
+# The newest stored reading of each series of these devices since a time, staged as a batch's
+# latest values are (then UPSERT_LATEST).
+STAGE_LATEST_FROM_READINGS = """
+INSERT INTO ingest_latest (device_id, metrics, metric_times, metric_values, oldest, newest)
+SELECT device_id, array_agg(metric ORDER BY metric), array_agg(time ORDER BY metric),
+       array_agg(value ORDER BY metric), min(time), max(time)
+FROM (
+    SELECT DISTINCT ON (device_id, metric) device_id, metric, time, value
+    FROM readings
+    WHERE device_id = ANY(%s) AND time > %s
+    ORDER BY device_id, metric, time DESC
+) AS newest
+GROUP BY device_id
 """
 
 # The latest-value table is unlogged (sql/010): a database crash empties it. Rebuilt from
@@ -90,21 +122,24 @@ WHERE l.time < excluded.time
 # transactions, so every reading is in one or the other). One writer rebuilds; the rest wait.
 LATEST_LOST = """
 SELECT pg_advisory_xact_lock(hashtext('smartcity.latest_readings')),
-       NOT EXISTS (SELECT 1 FROM latest_readings) AND EXISTS (SELECT 1 FROM readings)
+       NOT EXISTS (SELECT 1 FROM latest_values) AND EXISTS (SELECT 1 FROM readings)
 """
-REBUILD_LATEST = """
-INSERT INTO latest_readings AS l (device_id, metric, time, value)
-SELECT DISTINCT ON (device_id, metric) device_id, metric, time, value
+STAGE_LATEST_KEPT = """
+INSERT INTO ingest_latest (device_id, metrics, metric_times, metric_values, oldest, newest)
+SELECT device_id, array_agg(metric ORDER BY metric), array_agg(time ORDER BY metric),
+       array_agg(value ORDER BY metric), min(time), max(time)
 FROM (
-    SELECT device_id, metric, last_time AS time, last AS value FROM rollup_daily
-    UNION ALL
-    SELECT r.device_id, r.metric, r.time, r.value
-    FROM (SELECT DISTINCT device_id, hour FROM rollup_log) AS p
-    JOIN readings r ON r.device_id = p.device_id AND r.time >= p.hour AND r.time < p.hour + interval '1 hour'
-) AS kept
-ORDER BY device_id, metric, time DESC
-ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
-WHERE l.time < excluded.time
+    SELECT DISTINCT ON (device_id, metric) device_id, metric, time, value
+    FROM (
+        SELECT device_id, metric, last_time AS time, last AS value FROM rollup_daily
+        UNION ALL
+        SELECT r.device_id, r.metric, r.time, r.value
+        FROM (SELECT DISTINCT device_id, hour FROM rollup_log) AS p
+        JOIN readings r ON r.device_id = p.device_id AND r.time >= p.hour AND r.time < p.hour + interval '1 hour'
+    ) AS kept
+    ORDER BY device_id, metric, time DESC
+) AS newest
+GROUP BY device_id
 """
 
 # The twin's sited devices, registered with their place (ingest/registry.py).

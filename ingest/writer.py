@@ -247,14 +247,17 @@ class Writer:
             copy.write(payload)
 
     def _upsert_latest(self, readings: list[Reading]) -> None:
-        latest: dict[tuple[str, str], Reading] = {}
+        latest: _pgbinary.LatestValues = {}
         for r in readings:
-            key = (r.device_id, r.metric)
-            seen = latest.get(key)
-            if seen is None or seen.time < r.time:
-                latest[key] = r
+            series = latest.get(r.device_id)
+            if series is None:
+                series = latest[r.device_id] = {}
+            seen = series.get(r.metric)
+            if seen is None or seen[0] < r.time:  # on a tie the first stays: it is the one stored
+                series[r.metric] = (r.time, r.value)
         with self._conn.cursor() as cur:
-            _copy(cur, queries.COPY_LATEST, list(latest.values()))
+            with cur.copy(queries.COPY_LATEST) as copy:
+                copy.write(_pgbinary.latest_rows(latest))
             cur.execute(queries.UPSERT_LATEST)
 
 
@@ -300,13 +303,14 @@ def _hour_aggregates(messages: Sequence[Message], received_at: datetime) -> _pgb
 
 def rebuild_latest_if_lost(conn: psycopg.Connection[tuple[object, ...]]) -> int:
     """Rebuild the latest-value table when a database crash emptied it (it is unlogged);
-    returns the rows written (0: nothing was lost). Called before a writer's first batch."""
+    returns the devices rebuilt (0: nothing was lost). Called before a writer's first batch."""
     with conn.transaction():
         found = conn.execute(queries.LATEST_LOST).fetchone()
         if not (found and found[1]):
             return 0
-        rows = conn.execute(queries.REBUILD_LATEST).rowcount
-    log.warning("the latest values were lost with a database crash; rebuilt %d from the rollups and readings", rows)
+        conn.execute(queries.STAGE_LATEST_KEPT)
+        rows = conn.execute(queries.UPSERT_LATEST).rowcount
+    log.warning("a database crash emptied the latest values; %d devices' rebuilt from the rollups and readings", rows)
     return rows
 
 

@@ -101,8 +101,10 @@ def test_lookup_by_pnu_and_by_address_finds_parcel_buildings_and_sensors(
     meter = goyang.sites[goyang.sites["kind"] == "energy"].iloc[0]
     building = goyang.buildings.set_index("building_id").loc[meter["building_id"]]
     conn.execute(
-        "INSERT INTO latest_readings (device_id, metric, time, value) VALUES (%s, 'power_kw', now(), 42.5) "
-        "ON CONFLICT (device_id, metric) DO UPDATE SET value = 42.5, time = now()",
+        "INSERT INTO latest_values (device_id, metrics, metric_times, metric_values, oldest, newest) "
+        "VALUES (%s, '{power_kw}', ARRAY[now()], '{42.5}', now(), now()) ON CONFLICT (device_id) DO UPDATE "
+        "SET metrics = '{power_kw}', metric_times = ARRAY[now()], metric_values = '{42.5}',"
+        " oldest = now(), newest = now()",
         (meter["device_id"],),
     )
     by_pnu = store.lookup(conn, building["pnu"])

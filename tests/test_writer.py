@@ -67,6 +67,50 @@ def test_older_reading_does_not_overwrite_latest(
     assert row == (now - timedelta(minutes=1),)
 
 
+def test_latest_values_are_each_series_newest_stored_reading(
+    conn: psycopg.Connection[tuple[object, ...]], dsn: str, unique: str
+) -> None:
+    """Messages carrying different sets of metrics, late ones, and ones repeating a stored
+    time with another value, in batches: after each batch the latest values are exactly
+    each series' newest stored reading (a device's row is replaced whole or merged)."""
+    import random
+
+    rng = random.Random(5)
+    devices = [f"lv{k}-{unique}" for k in range(3)]
+    metrics = ["no2_ppb", "pm10_ugm3", "pm25_ugm3"]
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    now = datetime.now(UTC)
+    with psycopg.connect(dsn) as wconn:
+        writer = Writer(wconn)
+        for step in range(25):
+            batch = []
+            for k in range(rng.randint(1, 6)):
+                device = rng.choice(devices)
+                topic = f"city/test/air/{device}"
+                # now, again the time of the step before (a tie with what may be stored), or late
+                seconds = rng.choice([step * 60, max(0, step - 1) * 60, rng.randint(0, step * 60)])
+                when = base + timedelta(seconds=seconds)
+                carried = sorted(rng.sample(metrics, rng.randint(1, 3)))
+                body = json.dumps({"time": when.isoformat(), "metrics": {m: rng.randint(0, 99) for m in carried}})
+                batch.append(Message(k, 1, topic, body.encode(), now, decode(topic, body.encode(), now)))
+            writer.write(batch)
+            latest = conn.execute(
+                "SELECT device_id, metric, time, value FROM latest_readings WHERE device_id = ANY(%s) ORDER BY 1, 2",
+                (devices,),
+            ).fetchall()
+            newest = conn.execute(
+                """SELECT DISTINCT ON (device_id, metric) device_id, metric, time, value FROM readings
+                   WHERE device_id = ANY(%s) ORDER BY device_id, metric, time DESC""",
+                (devices,),
+            ).fetchall()
+            assert latest == newest, f"after batch {step}"
+    rows = conn.execute(
+        "SELECT metrics, oldest, newest, metric_times FROM latest_values WHERE device_id = ANY(%s)", (devices,)
+    ).fetchall()
+    for names, oldest, newest, times in rows:
+        assert list(names) == sorted(names) and (oldest, newest) == (min(times), max(times))  # type: ignore[call-overload, type-var]
+
+
 def test_unknown_device_is_refused_when_auto_registration_is_off(
     conn: psycopg.Connection[tuple[object, ...]], dsn: str, unique: str
 ) -> None:
