@@ -42,18 +42,25 @@ ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
     last = EXCLUDED.last, last_time = EXCLUDED.last_time, sum = EXCLUDED.sum
 """
 
-# The aggregates ingest logged of the readings it stored, merged into their hours: exact,
-# since a reading and its delta commit together and a reading is stored once. Not for
-# archived days (a late redelivery of an archived reading is stored again in the hot
-# table: those hours are recomputed from the archive and the late readings together),
-# nor for device-hours recomputed in this run.
+# The aggregates ingest logged of the readings it stored, merged into their hours and into
+# their city days: exact, since a reading and its delta commit together and a reading is
+# stored once. Not for archived days (a late redelivery of an archived reading is stored
+# again in the hot table: those hours are recomputed from the archive and the late readings
+# together), nor for device-hours recomputed in this run, nor, for the days, for device-days
+# holding such an hour (ROLLUP_DAYS recomputes those from their hours). The deltas are
+# unnested and grouped once, for both tables; the statement's row count is the days'.
 MERGE_DELTAS = """
 WITH recomputed AS (
     SELECT DISTINCT l.device_id, l.hour FROM rollup_log l
     WHERE l.id <= %(upto)s AND l.metrics IS NULL AND NOT EXISTS (
         SELECT 1 FROM archive_days a WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL)
 ),
-deltas AS (
+recomputed_days AS (
+    SELECT DISTINCT l.device_id, (l.hour AT TIME ZONE %(tz)s)::date AS day FROM rollup_log l
+    WHERE l.id <= %(upto)s AND (l.metrics IS NULL OR EXISTS (
+        SELECT 1 FROM archive_days a WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL))
+),
+deltas AS MATERIALIZED (
     SELECT l.device_id, u.metric, l.hour, sum(u.n) AS n, sum(u.sum) AS sum, min(u.min) AS min, max(u.max) AS max,
            (array_agg(u.last ORDER BY u.last_time DESC))[1] AS last, max(u.last_time) AS last_time
     FROM rollup_log l
@@ -64,15 +71,32 @@ deltas AS (
       AND NOT EXISTS (SELECT 1 FROM archive_days a
                       WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL)
     GROUP BY l.device_id, u.metric, l.hour
+),
+hours AS (
+    INSERT INTO rollup_hourly AS h (device_id, metric, bucket, n, mean, min, max, last, last_time, sum)
+    SELECT device_id, metric, hour, n, sum / n, min, max, last, last_time, sum FROM deltas
+    ORDER BY device_id, metric, hour
+    ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
+        n = h.n + EXCLUDED.n, sum = h.sum + EXCLUDED.sum, mean = (h.sum + EXCLUDED.sum) / (h.n + EXCLUDED.n),
+        min = least(h.min, EXCLUDED.min), max = greatest(h.max, EXCLUDED.max),
+        last = CASE WHEN EXCLUDED.last_time >= h.last_time THEN EXCLUDED.last ELSE h.last END,
+        last_time = greatest(h.last_time, EXCLUDED.last_time)
+),
+day_deltas AS (
+    SELECT x.device_id, x.metric, x.day, sum(x.n) AS n, sum(x.sum) AS sum, min(x.min) AS min, max(x.max) AS max,
+           (array_agg(x.last ORDER BY x.last_time DESC))[1] AS last, max(x.last_time) AS last_time
+    FROM (SELECT deltas.*, (deltas.hour AT TIME ZONE %(tz)s)::date AS day FROM deltas) AS x
+    WHERE NOT EXISTS (SELECT 1 FROM recomputed_days r WHERE r.device_id = x.device_id AND r.day = x.day)
+    GROUP BY x.device_id, x.metric, x.day
 )
-INSERT INTO rollup_hourly AS h (device_id, metric, bucket, n, mean, min, max, last, last_time, sum)
-SELECT device_id, metric, hour, n, sum / n, min, max, last, last_time, sum FROM deltas
-ORDER BY device_id, metric, hour
-ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
-    n = h.n + EXCLUDED.n, sum = h.sum + EXCLUDED.sum, mean = (h.sum + EXCLUDED.sum) / (h.n + EXCLUDED.n),
-    min = least(h.min, EXCLUDED.min), max = greatest(h.max, EXCLUDED.max),
-    last = CASE WHEN EXCLUDED.last_time >= h.last_time THEN EXCLUDED.last ELSE h.last END,
-    last_time = greatest(h.last_time, EXCLUDED.last_time)
+INSERT INTO rollup_daily AS d (device_id, metric, day, n, mean, min, max, last, last_time, sum)
+SELECT device_id, metric, day, n, sum / n, min, max, last, last_time, sum FROM day_deltas
+ORDER BY device_id, metric, day
+ON CONFLICT (device_id, metric, day) DO UPDATE SET
+    n = d.n + EXCLUDED.n, sum = d.sum + EXCLUDED.sum, mean = (d.sum + EXCLUDED.sum) / (d.n + EXCLUDED.n),
+    min = least(d.min, EXCLUDED.min), max = greatest(d.max, EXCLUDED.max),
+    last = CASE WHEN EXCLUDED.last_time >= d.last_time THEN EXCLUDED.last ELSE d.last END,
+    last_time = greatest(d.last_time, EXCLUDED.last_time)
 """
 
 # Late arrivals counted per device-hour, standing on each of the device's metric rows of it.
@@ -95,11 +119,14 @@ ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
     last = EXCLUDED.last, last_time = EXCLUDED.last_time, sum = EXCLUDED.sum
 """
 
-# Days of the city's calendar touched, recomputed from their hours (sums and counts add up
-# exactly; the mean is the sum over the count).
+# Days of the city's calendar holding an hour recomputed in this run, recomputed from their
+# hours (sums and counts add up exactly; the mean is the sum over the count); MERGE_DELTAS
+# merged the rest.
 ROLLUP_DAYS = """
 WITH days AS (
-    SELECT DISTINCT device_id, (hour AT TIME ZONE %(tz)s)::date AS day FROM rollup_log WHERE id <= %(upto)s
+    SELECT DISTINCT l.device_id, (l.hour AT TIME ZONE %(tz)s)::date AS day FROM rollup_log l
+    WHERE l.id <= %(upto)s AND (l.metrics IS NULL OR EXISTS (
+        SELECT 1 FROM archive_days a WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL))
 )
 INSERT INTO rollup_daily AS d (device_id, metric, day, n, mean, min, max, last, last_time, sum)
 SELECT s.device_id, h.metric, s.day, sum(h.n), sum(h.sum) / sum(h.n), min(h.min), max(h.max),

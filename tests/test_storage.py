@@ -56,8 +56,8 @@ def _rolled(conn: psycopg.Connection[tuple[object, ...]], device: str) -> pd.Dat
 
 def test_rollups_merged_from_many_batches_equal_a_recomputation(dsn: str, unique: str) -> None:
     """Batches land in any order over seven hours, some redelivered, with rollup runs in
-    between: the hours merged from what each batch logged equal the readings recomputed,
-    the last value included."""
+    between: the hours and city days merged from what each batch logged equal the readings
+    recomputed, the last value included."""
     rng = np.random.default_rng(11)
     devices = [f"mix-{unique}-{i}" for i in range(3)]
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -90,6 +90,18 @@ def test_rollups_merged_from_many_batches_equal_a_recomputation(dsn: str, unique
                 (device,),
             ).fetchall()
             assert last == []
+            days = jconn.execute(
+                "SELECT day, n, sum, min, max, last, last_time FROM rollup_daily WHERE device_id = %s ORDER BY day",
+                (device,),
+            ).fetchall()
+            raw_days = jconn.execute(
+                "SELECT (time AT TIME ZONE %s)::date AS day, count(*), sum(value), min(value), max(value),"
+                " (array_agg(value ORDER BY time DESC))[1], max(time) FROM readings WHERE device_id = %s"
+                " GROUP BY 1 ORDER BY 1",
+                (TZ, device),
+            ).fetchall()
+            assert [d[:2] + d[3:] for d in days] == [r[:2] + r[3:] for r in raw_days]  # days merged or recomputed
+            assert np.allclose([d[2] for d in days], [r[2] for r in raw_days], rtol=1e-12)
 
 
 def test_what_a_batch_logs_is_its_readings_aggregates_exactly(dsn: str, unique: str) -> None:
