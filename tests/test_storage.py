@@ -104,6 +104,21 @@ def test_rollups_merged_from_many_batches_equal_a_recomputation(dsn: str, unique
             assert np.allclose([d[2] for d in days], [r[2] for r in raw_days], rtol=1e-12)
 
 
+def test_working_off_stops_once_a_run_finds_less_than_a_full_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backlog is worked off run after run; a run taking less than the limit ends the round
+    (with ingest writing all the while, the log is never empty: no busy loop)."""
+    runs = iter([4, 4, 3, 4, 4])
+    calls: list[int] = []
+
+    def run(conn: object, city_tz: str, *, read_span: object = None, limit: int) -> int:
+        calls.append(limit)
+        return next(runs)
+
+    monkeypatch.setattr(rollups, "bring_up_to_date", run)
+    assert rollups.work_off(None, TZ, limit=4) == 11  # type: ignore[arg-type]
+    assert calls == [4, 4, 4]
+
+
 def test_what_a_batch_logs_is_its_readings_aggregates_exactly(dsn: str, unique: str) -> None:
     """The log rows ingest packs itself (ingest._pgbinary) read back as the batch's own
     aggregates: awkward values, microsecond times, one and several metrics, two hours."""
