@@ -2,7 +2,7 @@
 the live writer, by text COPY straight into the hypertable, each reading stored once.
 
 The one other way readings reach the database besides :mod:`ingest.writer`; both live
-here so ``readings`` and ``latest_readings`` have one owner.
+here so ``readings`` and ``latest_values`` have one owner.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class BulkWriter:
                 cur.execute(queries.MERGE_BULK_STAGING)
 
     def refresh_latest(self, device_ids: list[str], since: datetime) -> None:
-        """Bring ``latest_readings`` up to the newest stored reading of each device since ``since``."""
+        """Bring ``latest_values`` up to the newest stored reading of each device since ``since``."""
         with self._conn.transaction():
             self._conn.execute(queries.STAGE_LATEST_FROM_READINGS, (device_ids, since))
             self._conn.execute(queries.UPSERT_LATEST)
