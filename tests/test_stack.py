@@ -81,3 +81,22 @@ def test_missing_binary_names_the_package() -> None:
 
     with pytest.raises(BinaryMissingError, match="install the Debian package mosquitto-nonexistent"):
         _processes.find_binary("no-such-broker-binary", Path("/nonexistent"), package="mosquitto-nonexistent")
+
+
+def test_shared_buffers_are_a_quarter_of_memory_within_bounds() -> None:
+    from smartcity._postgres import shared_buffers_mb
+
+    assert shared_buffers_mb(4 * 2**30) == 1024
+    assert shared_buffers_mb(64 * 2**30) == 2048  # a big server: capped
+    assert shared_buffers_mb(256 * 2**20) == 128  # a small container: the floor
+    assert 128 <= shared_buffers_mb() <= 2048  # this machine's, cgroup limit included
+
+
+def test_the_cluster_runs_with_the_written_settings(dsn: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        found = dict(
+            conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name IN ('max_wal_size', 'checkpoint_timeout')"
+            ).fetchall()
+        )
+    assert found == {"max_wal_size": "8192", "checkpoint_timeout": "900"}  # MB, s
