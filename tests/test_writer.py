@@ -91,7 +91,8 @@ def test_latest_values_are_each_series_newest_stored_reading(
                 seconds = rng.choice([step * 60, max(0, step - 1) * 60, rng.randint(0, step * 60)])
                 when = base + timedelta(seconds=seconds)
                 carried = sorted(rng.sample(metrics, rng.randint(1, 3)))
-                body = json.dumps({"time": when.isoformat(), "metrics": {m: rng.randint(0, 99) for m in carried}})
+                values = {m: rng.choice([rng.randint(0, 99), rng.random() * 99, -0.0]) for m in carried}
+                body = json.dumps({"time": when.isoformat(), "metrics": values})  # exact doubles kept exactly
                 batch.append(Message(k, 1, topic, body.encode(), now, decode(topic, body.encode(), now)))
             writer.write(batch)
             latest = conn.execute(
