@@ -428,3 +428,35 @@ def test_latest_values_come_back_after_a_database_crash(settings: Settings) -> N
             rebuilt = after.execute("SELECT device_id, metric, time, value FROM latest_readings ORDER BY 1, 2")
             assert rebuilt.fetchall() == before
             assert Writer(after).rebuilt_latest == 0  # once: a second writer finds it whole
+
+
+def test_latest_values_are_kept_through_the_move_to_a_row_per_device(dsn: str, tmp_path: Path) -> None:
+    """A database migrated before sql/012, with latest values in the old table: after the
+    migration the view shows the same rows, -0.0 and microseconds included."""
+    name = f"upgrade_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(make_conninfo(dsn, dbname="postgres"), autocommit=True) as conn:
+        conn.execute(queries.create_database(name))
+    mine = make_conninfo(dsn, dbname=name)
+    try:
+        for migration in sorted(db.SQL_DIR.glob("0*.sql")):
+            if migration.name < "012":
+                shutil.copy(migration, tmp_path / migration.name)
+        db.migrate(mine, tmp_path)
+        with psycopg.connect(mine) as conn:
+            conn.execute(
+                "INSERT INTO latest_readings VALUES ('d1', 'pm25_ugm3', '2026-12-06 10:00:00.123456+00', 1.5),"
+                " ('d1', 'no2_ppb', '2026-12-06 10:01:00+00', 2.5), ('d2', 'power_kw', '2026-12-06 09:00:00+00', -0.0)"
+            )
+            before = conn.execute("SELECT * FROM latest_readings ORDER BY 1, 2").fetchall()
+        assert "012_latest_per_device.sql" in db.migrate(mine)
+        with psycopg.connect(mine) as conn:
+            assert (
+                conn.execute("SELECT device_id, metric, time, value FROM latest_readings ORDER BY 1, 2").fetchall()
+                == before
+            )
+            assert conn.execute("SELECT metrics FROM latest_values WHERE device_id = 'd1'").fetchone() == (
+                ["no2_ppb", "pm25_ugm3"],
+            )
+    finally:
+        with psycopg.connect(make_conninfo(dsn, dbname="postgres"), autocommit=True) as conn:
+            conn.execute(queries.drop_database(name))
